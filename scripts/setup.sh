@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Installs what the build and the tests need, skipping what is already there.
+# Idempotent: a second run only checks. Everything comes from crates.io, npm or Debian.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_browser=0
+for arg in "$@"; do
+  case "$arg" in
+    --browser) want_browser=1 ;;
+  esac
+done
+
+export PATH="$HOME/.cargo/bin:$PATH"
+
+say() { printf '[setup] %s\n' "$*"; }
+
+# The wasm target for rustc.
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding rust target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock exactly.
+if [ ! -f Cargo.lock ]; then
+  cargo generate-lockfile
+fi
+bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if [ -z "$bindgen_version" ]; then
+  echo "[setup] could not read the wasm-bindgen version from Cargo.lock" >&2
+  exit 1
+fi
+installed_bindgen=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$installed_bindgen" != "$bindgen_version" ]; then
+  say "installing wasm-bindgen-cli $bindgen_version (found: ${installed_bindgen:-none})"
+  cargo install wasm-bindgen-cli --version "$bindgen_version" --locked --force
+fi
+
+if ! command -v wasm-pack >/dev/null 2>&1; then
+  say "installing wasm-pack"
+  cargo install wasm-pack --locked
+fi
+
+# wasm-opt: Debian's binaryen (108) predates features rustc now emits, so use the npm build,
+# pinned in tools/package.json and run from tools/node_modules/.bin.
+if [ ! -x tools/node_modules/.bin/wasm-opt ]; then
+  say "installing npm tools (wasm-opt)"
+  (cd tools && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# npm dev dependencies of the test and bench harnesses.
+if [ ! -d tests/js/node_modules ] || [ tests/js/package-lock.json -nt tests/js/node_modules/.package-lock.json ]; then
+  say "installing test dependencies"
+  (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+if [ "$want_browser" = 1 ]; then
+  if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    say "installing Debian chromium and chromium-driver"
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver
+  fi
+fi
+say "ok"

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the packed package into a fresh temporary folder, as a user would, and runs the
+# node:test suites (ESM and CJS) and the TypeScript check of the usage example there.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d -t wes-consumer-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+cd "$work"
+npm pack "$root/pkg" --pack-destination "$work" --silent >/dev/null
+tarball=$(ls "$work"/wasm-event-store-*.tgz)
+cat > package.json <<JSON
+{ "name": "wes-consumer", "private": true, "version": "0.0.0" }
+JSON
+npm install --no-audit --no-fund --loglevel=error "$tarball" >/dev/null
+cp "$root"/tests/js/packed/*.test.mjs "$root"/tests/js/packed/*.test.cjs . 2>/dev/null || true
+cp -r "$root/tests/js/packed/types" ./types
+
+echo "[test-js] type-checking types/usage.ts against the packed index.d.ts"
+"$root/tests/js/node_modules/.bin/tsc" -p types
+
+echo "[test-js] node --test in $work"
+node --test --test-reporter=spec ./*.test.mjs ./*.test.cjs

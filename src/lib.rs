@@ -1,0 +1,33 @@
+//! wasm-event-store: an append-only event store with optimistic concurrency.
+//!
+//! The core (everything but [`wasm`]) is plain Rust with no wasm types, so it is tested with a
+//! native `cargo test`. The `wasm` module is a thin `#[wasm_bindgen]` layer that only converts
+//! values and errors for the JS package built from `pkg-template/`.
+//!
+//! Data flow: the JS wrapper serialises a batch of events to JSON text once (that is also where
+//! JS-only checks such as BigInt or cycles happen); the core validates it, stamps versions, ids and
+//! times, and encodes each event as a record payload (see [`payload`]). Loads emit a JSON array of
+//! recorded events that JS parses once, which gives every caller fresh objects.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod memory;
+pub mod payload;
+pub mod ready;
+pub mod storage;
+pub mod store;
+pub mod time;
+pub mod version;
+
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
+
+pub use error::StoreError;
+pub use memory::MemoryStorage;
+pub use storage::{AppendOutcome, RecordSink, Storage, StoredRecord};
+pub use store::EventStore;

@@ -1,0 +1,170 @@
+//! The event store: the contract of `appendEvents`, `loadEvents` and `getCurrentVersion` over
+//! any [`Storage`].
+use std::cell::RefCell;
+
+use crate::error::StoreError;
+use crate::event::{self, InputEvent};
+use crate::ids::IdGenerator;
+use crate::payload::{self, EventFields};
+use crate::storage::{AppendOutcome, RecordSink, Storage, StoredRecord};
+use crate::version::MAX_SAFE_INTEGER;
+
+pub struct EventStore<S> {
+    storage: S,
+    // Borrowed only while a batch is encoded, before any await.
+    ids: RefCell<IdGenerator>,
+}
+
+type Result<T, S> = std::result::Result<T, StoreError<<S as Storage>::Error>>;
+
+fn check_aggregate_id<E>(aggregate_id: &str) -> std::result::Result<(), StoreError<E>> {
+    if aggregate_id.is_empty() {
+        Err(StoreError::invalid(
+            "aggregateId must be a non-empty string",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+impl<S: Storage> EventStore<S> {
+    /// A store over `storage`; `seed` seeds the generator of event ids (use 32 random bytes).
+    pub fn new(storage: S, seed: [u8; 32]) -> Self {
+        EventStore {
+            storage,
+            ids: RefCell::new(IdGenerator::new(seed)),
+        }
+    }
+
+    pub fn storage(&self) -> &S {
+        &self.storage
+    }
+
+    /// Appends the events in `events_json` (a JSON array of input events) if the stream is at
+    /// `expected_version` (-1: must not exist). Resolves to the stream's version afterwards,
+    /// `None` if it still does not exist. `now_ms` stamps events without `occurredOn`.
+    pub async fn append_events(
+        &self,
+        aggregate_id: &str,
+        expected_version: i64,
+        events_json: &str,
+        now_ms: i64,
+    ) -> Result<Option<i64>, S> {
+        check_aggregate_id(aggregate_id)?;
+        if !(-1..=MAX_SAFE_INTEGER).contains(&expected_version) {
+            return Err(StoreError::invalid(format!(
+                "expectedVersion must be an integer from -1 to {MAX_SAFE_INTEGER}, got {expected_version}"
+            )));
+        }
+        let events = event::parse_batch(events_json).map_err(StoreError::InvalidArgument)?;
+        let count = events.len() as i64;
+        if expected_version + count > MAX_SAFE_INTEGER {
+            return Err(StoreError::invalid(
+                "events would take the stream past the largest safe version",
+            ));
+        }
+        let records = self.encode(aggregate_id, expected_version, &events, now_ms);
+        let outcome = if records.is_empty() {
+            // Nothing to write; the expected version is still checked.
+            let actual_version = self
+                .storage
+                .version(aggregate_id)
+                .await
+                .map_err(StoreError::Storage)?;
+            if actual_version == expected_version {
+                AppendOutcome::Appended
+            } else {
+                AppendOutcome::Conflict { actual_version }
+            }
+        } else {
+            self.storage
+                .append(aggregate_id, expected_version, records)
+                .await
+                .map_err(StoreError::Storage)?
+        };
+        match outcome {
+            AppendOutcome::Appended => {
+                let version = expected_version + count;
+                Ok((version >= 0).then_some(version))
+            }
+            AppendOutcome::Conflict { actual_version } => Err(StoreError::Conflict {
+                aggregate_id: aggregate_id.to_string(),
+                expected: expected_version,
+                actual: actual_version,
+            }),
+        }
+    }
+
+    fn encode(
+        &self,
+        aggregate_id: &str,
+        expected_version: i64,
+        events: &[InputEvent<'_>],
+        now_ms: i64,
+    ) -> Vec<StoredRecord> {
+        let mut id_json = String::with_capacity(aggregate_id.len() + 2);
+        payload::push_json_string(&mut id_json, aggregate_id);
+        let mut ids = self.ids.borrow_mut();
+        let mut generated = String::with_capacity(38);
+        events
+            .iter()
+            .zip(expected_version + 1..)
+            .map(|(event, version)| {
+                let event_id_json = match event.event_id_json {
+                    Some(given) => given,
+                    None => {
+                        generated.clear();
+                        generated.push('"');
+                        ids.write_uuid_v4(&mut generated);
+                        generated.push('"');
+                        &generated
+                    }
+                };
+                let payload = payload::encode(
+                    &id_json,
+                    version,
+                    &EventFields {
+                        type_json: event.type_json,
+                        data_json: event.data_json,
+                        metadata_json: event.metadata_json,
+                        event_id_json,
+                        occurred_on_ms: event.occurred_on_ms.unwrap_or(now_ms),
+                    },
+                );
+                StoredRecord { version, payload }
+            })
+            .collect()
+    }
+
+    /// The events with version > `from_version` (any negative value: all), as a JSON array of
+    /// recorded events, oldest first.
+    pub async fn load_events_json(
+        &self,
+        aggregate_id: &str,
+        from_version: i64,
+    ) -> Result<String, S> {
+        check_aggregate_id(aggregate_id)?;
+        let after = from_version.max(-1);
+        let mut sink = RecordSink::new(aggregate_id, after, !S::TRUSTED);
+        self.storage
+            .load(aggregate_id, after, &mut sink)
+            .await
+            .map_err(StoreError::Storage)?;
+        sink.finish().map_err(|c| StoreError::Corrupt {
+            aggregate_id: aggregate_id.to_string(),
+            version: c.version,
+            reason: c.reason,
+        })
+    }
+
+    /// The stream's last version, `None` if it does not exist.
+    pub async fn current_version(&self, aggregate_id: &str) -> Result<Option<i64>, S> {
+        check_aggregate_id(aggregate_id)?;
+        let version = self
+            .storage
+            .version(aggregate_id)
+            .await
+            .map_err(StoreError::Storage)?;
+        Ok((version >= 0).then_some(version))
+    }
+}
