@@ -22,6 +22,7 @@ test: setup lint test-rust test-wasm test-js
 lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 ## Native tests of the pure core.
 test-rust:

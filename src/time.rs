@@ -168,9 +168,8 @@ pub fn parse_iso(text: &str) -> Option<i64> {
         sign @ (b'+' | b'-') => {
             c.pos += 1;
             let oh = c.digits(2)?;
-            let om = if c.eat(b':') {
-                c.digits(2)?
-            } else if c.peek().is_some() {
+            // Minutes are optional (`+02`), with or without the colon (`+02:00`, `+0200`).
+            let om = if c.eat(b':') || c.peek().is_some() {
                 c.digits(2)?
             } else {
                 0
@@ -228,6 +227,7 @@ mod tests {
             Some(1_714_557_600_000)
         );
         assert_eq!(parse_iso("2024-05-01"), Some(1_714_521_600_000));
+        assert_eq!(parse_iso("2024-05-01T12:00+02"), Some(1_714_557_600_000));
         assert_eq!(parse_iso("+275760-09-13T00:00:00.000Z"), Some(MAX_MS));
         assert_eq!(parse_iso("2000-02-29T00:00:00Z"), Some(951_782_400_000));
     }
@@ -248,6 +248,8 @@ mod tests {
             "-000000-01-01T00:00:00Z",
             "+275760-09-13T00:00:00.001Z",
             "2024-05-01T10:00:00+24:00",
+            "2024-05-01T10:00:00+02:",
+            "2024-05-01T10:00:00+02:0",
         ] {
             assert_eq!(parse_iso(bad), None, "{bad:?} accepted");
         }
