@@ -160,7 +160,16 @@ function createApi(core, randomBytes) {
       if (options !== undefined && (options === null || typeof options !== 'object')) {
         throw invalid(`options must be an object, got ${describe(options)}`);
       }
-      this.#core = new core.MemoryEventStore(randomBytes(32));
+      const storage = options?.storage;
+      try {
+        // Without storage the in-memory core; with it, the core over the host's adapter (which
+        // checks the adapter's shape and names a missing method).
+        this.#core = storage === undefined
+          ? new core.MemoryEventStore(randomBytes(32))
+          : new core.AdapterEventStore(storage, randomBytes(32));
+      } catch (error) {
+        throw fromCore(error);
+      }
     }
 
     /** Appends `events` if the stream is at `expectedVersion`; resolves to the new version. */
@@ -172,7 +181,7 @@ function createApi(core, randomBytes) {
       const json = encodeEvents(events);
       let version;
       try {
-        version = this.#core.append(aggregateId, expectedVersion, json, Date.now());
+        version = await this.#core.append(aggregateId, expectedVersion, json, Date.now());
       } catch (error) {
         throw fromCore(error);
       }
@@ -185,7 +194,7 @@ function createApi(core, randomBytes) {
       const after = fromVersionArgument(fromVersion);
       let json;
       try {
-        json = this.#core.load(aggregateId, after);
+        json = await this.#core.load(aggregateId, after);
       } catch (error) {
         throw fromCore(error);
       }
@@ -197,7 +206,7 @@ function createApi(core, randomBytes) {
       checkAggregateId(aggregateId);
       let version;
       try {
-        version = this.#core.version(aggregateId);
+        version = await this.#core.version(aggregateId);
       } catch (error) {
         throw fromCore(error);
       }

@@ -9,17 +9,21 @@
 /** A value JSON carries faithfully. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
-/** An event as appended. `eventId` and `occurredOn` are filled in when absent. */
-export interface EventInput {
-  type: string;
-  /** Any JSON value (plain objects, arrays, finite numbers, strings, booleans, null). */
-  data?: unknown;
-  /** A plain object of JSON values. */
+/** The envelope members every appended event may carry, whatever its type. */
+export interface EventEnvelopeInput {
+  /** A plain object of JSON values. Defaults to {}. */
   metadata?: Record<string, unknown>;
   /** Defaults to a random UUID v4. */
   eventId?: string;
   /** An ISO-8601 date-time with a time zone, or a Date. Defaults to now. */
   occurredOn?: string | Date;
+}
+
+/** An event as appended. `eventId` and `occurredOn` are filled in when absent. */
+export interface EventInput extends EventEnvelopeInput {
+  type: string;
+  /** Any JSON value (plain objects, arrays, finite numbers, strings, booleans, null). */
+  data?: unknown;
 }
 
 /** An event as loaded: a fresh object, safe to mutate. */
@@ -30,7 +34,7 @@ export type RecordedEvent<E extends EventInput = EventInput> = E extends any
       version: number;
       type: E['type'];
       /** What was appended; null when `data` was absent. */
-      data: E extends { data: infer D } ? D : null;
+      data: E extends { data: infer D } ? D : E extends { data?: infer D } ? Exclude<D, undefined> | null : null;
       /** What was appended; {} when `metadata` was absent. */
       metadata: Record<string, JsonValue>;
       eventId: string;
@@ -39,17 +43,47 @@ export type RecordedEvent<E extends EventInput = EventInput> = E extends any
     }
   : never;
 
-export interface EventStoreOptions {}
+/** One stored event: its version and the core's encoding of it. Store the payload verbatim. */
+export interface StoredRecord {
+  version: number;
+  payload: string;
+}
+
+export type AppendResult = { ok: true } | { ok: false; actualVersion: number };
+
+/**
+ * Where a store keeps its events. Each method may answer with a value or a Promise. See the
+ * README's "Writing a storage adapter" for the full contract (atomic conditional append).
+ */
+export interface StorageAdapter {
+  /** Records of the stream with version > afterVersion, ascending; [] for an unknown stream. */
+  load(aggregateId: string, afterVersion: number): StoredRecord[] | Promise<StoredRecord[]>;
+  /** The stream's last version, or -1 if the stream does not exist. */
+  version(aggregateId: string): number | Promise<number>;
+  /**
+   * Atomically: if the stream's last version is expectedVersion, store all records and return
+   * { ok: true }; otherwise store nothing and return { ok: false, actualVersion }.
+   */
+  append(aggregateId: string, expectedVersion: number, records: StoredRecord[]): AppendResult | Promise<AppendResult>;
+}
+
+export interface EventStoreOptions {
+  /** Where events are kept. Defaults to memory. */
+  storage?: StorageAdapter;
+}
 
 export class EventStore<E extends EventInput = EventInput> {
-  /** An in-memory store. Stores share nothing with each other. */
+  /**
+   * An in-memory store, or one over `options.storage`. Throws EventStoreError
+   * ('INVALID_ARGUMENT') when the storage lacks a method. In-memory stores share nothing.
+   */
   constructor(options?: EventStoreOptions);
   /**
    * Appends `events` atomically if the stream is at `expectedVersion` (-1: the stream must not
    * exist). Resolves to the stream's version afterwards (null if it still does not exist).
    * Rejects with EventStoreConflictError on a version mismatch, EventStoreError otherwise.
    */
-  appendEvents(aggregateId: string, expectedVersion: number, events: readonly E[]): Promise<number | null>;
+  appendEvents(aggregateId: string, expectedVersion: number, events: readonly (E & EventEnvelopeInput)[]): Promise<number | null>;
   /** Events with version > fromVersion (all when omitted, null or negative), oldest first. */
   loadEvents(aggregateId: string, fromVersion?: number | null): Promise<RecordedEvent<E>[]>;
   /** The last event's version, or null if the stream does not exist. */

@@ -16,6 +16,7 @@
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod lock;
 pub mod memory;
 pub mod payload;
 pub mod ready;

@@ -34,6 +34,9 @@ impl Storage for MemoryStorage {
     // Only this core writes here, and it wrote every payload it reads back.
     const TRUSTED: bool = true;
 
+    // Every operation completes without awaiting, so none can interleave with another.
+    const SUSPENDS: bool = false;
+
     async fn load(
         &self,
         aggregate_id: &str,
@@ -44,7 +47,8 @@ impl Storage for MemoryStorage {
         let Some(stream) = streams.get(aggregate_id) else {
             return Ok(());
         };
-        let start = usize::try_from(after_version.saturating_add(1)).unwrap_or(0);
+        // Below 0 means from the start; past usize (wasm32 is 32-bit) means past the end.
+        let start = usize::try_from(after_version.saturating_add(1).max(0)).unwrap_or(usize::MAX);
         let tail = stream.get(start..).unwrap_or_default();
         sink.reserve(tail.iter().map(|p| p.len() + 1).sum());
         for (offset, payload) in tail.iter().enumerate() {

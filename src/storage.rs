@@ -30,6 +30,10 @@ pub trait Storage {
     /// payloads need not be decoded and checked again on load. Hosts' adapters are not trusted.
     const TRUSTED: bool = false;
 
+    /// True when operations may suspend (await the host). The store then serialises operations
+    /// on one aggregate, so even a non-atomic storage is correct for a single store.
+    const SUSPENDS: bool = true;
+
     /// Feeds the records of the stream with version > `after_version`, ascending, into `sink`.
     /// An unknown stream feeds nothing.
     async fn load(
@@ -130,6 +134,16 @@ impl<'a> RecordSink<'a> {
         }
         self.count += 1;
         self.next_version = version + 1;
+    }
+
+    /// Records that a record could not even be read (not an object, no version or payload).
+    pub fn reject(&mut self, reason: impl Into<String>) {
+        if self.corruption.is_none() {
+            self.corruption = Some(Corruption {
+                version: self.next_version,
+                reason: reason.into(),
+            });
+        }
     }
 
     /// Number of records accepted so far.

@@ -5,14 +5,18 @@ use std::cell::RefCell;
 use crate::error::StoreError;
 use crate::event::{self, InputEvent};
 use crate::ids::IdGenerator;
+use crate::lock::{Guard, KeyedLock};
 use crate::payload::{self, EventFields};
 use crate::storage::{AppendOutcome, RecordSink, Storage, StoredRecord};
+use crate::time;
 use crate::version::MAX_SAFE_INTEGER;
 
 pub struct EventStore<S> {
     storage: S,
     // Borrowed only while a batch is encoded, before any await.
     ids: RefCell<IdGenerator>,
+    // Serialises operations per aggregate when the storage can suspend.
+    locks: KeyedLock,
 }
 
 type Result<T, S> = std::result::Result<T, StoreError<<S as Storage>::Error>>;
@@ -33,6 +37,16 @@ impl<S: Storage> EventStore<S> {
         EventStore {
             storage,
             ids: RefCell::new(IdGenerator::new(seed)),
+            locks: KeyedLock::default(),
+        }
+    }
+
+    /// The aggregate's turn, for storages that can suspend (see [`Storage::SUSPENDS`]).
+    async fn turn(&self, aggregate_id: &str) -> Option<Guard<'_>> {
+        if S::SUSPENDS {
+            Some(self.locks.lock(aggregate_id).await)
+        } else {
+            None
         }
     }
 
@@ -58,29 +72,31 @@ impl<S: Storage> EventStore<S> {
         }
         let events = event::parse_batch(events_json).map_err(StoreError::InvalidArgument)?;
         let count = events.len() as i64;
-        if expected_version + count > MAX_SAFE_INTEGER {
-            return Err(StoreError::invalid(
-                "events would take the stream past the largest safe version",
-            ));
-        }
-        let records = self.encode(aggregate_id, expected_version, &events, now_ms);
-        let outcome = if records.is_empty() {
-            // Nothing to write; the expected version is still checked.
+        let _turn = self.turn(aggregate_id).await;
+        // An empty batch only checks the expected version. So does a batch whose versions would
+        // pass 2^53-1: it is a conflict if the stream is elsewhere, and rejected otherwise.
+        let overflows = expected_version + count > MAX_SAFE_INTEGER;
+        let outcome = if count > 0 && !overflows {
+            let records = self.encode(aggregate_id, expected_version, &events, now_ms);
+            self.storage
+                .append(aggregate_id, expected_version, records)
+                .await
+                .map_err(StoreError::Storage)?
+        } else {
             let actual_version = self
                 .storage
                 .version(aggregate_id)
                 .await
                 .map_err(StoreError::Storage)?;
-            if actual_version == expected_version {
-                AppendOutcome::Appended
-            } else {
+            if actual_version != expected_version {
                 AppendOutcome::Conflict { actual_version }
+            } else if overflows {
+                return Err(StoreError::invalid(
+                    "events would take the stream past the largest safe version (2^53-1)",
+                ));
+            } else {
+                AppendOutcome::Appended
             }
-        } else {
-            self.storage
-                .append(aggregate_id, expected_version, records)
-                .await
-                .map_err(StoreError::Storage)?
         };
         match outcome {
             AppendOutcome::Appended => {
@@ -128,7 +144,10 @@ impl<S: Storage> EventStore<S> {
                         data_json: event.data_json,
                         metadata_json: event.metadata_json,
                         event_id_json,
-                        occurred_on_ms: event.occurred_on_ms.unwrap_or(now_ms),
+                        occurred_on_ms: event
+                            .occurred_on_ms
+                            .unwrap_or(now_ms)
+                            .clamp(-time::MAX_MS, time::MAX_MS),
                     },
                 );
                 StoredRecord { version, payload }
@@ -145,6 +164,7 @@ impl<S: Storage> EventStore<S> {
     ) -> Result<String, S> {
         check_aggregate_id(aggregate_id)?;
         let after = from_version.max(-1);
+        let _turn = self.turn(aggregate_id).await;
         let mut sink = RecordSink::new(aggregate_id, after, !S::TRUSTED);
         self.storage
             .load(aggregate_id, after, &mut sink)
@@ -160,6 +180,7 @@ impl<S: Storage> EventStore<S> {
     /// The stream's last version, `None` if it does not exist.
     pub async fn current_version(&self, aggregate_id: &str) -> Result<Option<i64>, S> {
         check_aggregate_id(aggregate_id)?;
+        let _turn = self.turn(aggregate_id).await;
         let version = self
             .storage
             .version(aggregate_id)

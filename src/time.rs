@@ -3,7 +3,7 @@
 //! Keeping one canonical form means a recorded `occurredOn` parses back to the same instant in JS.
 
 /// The JS Date range: ±100,000,000 days around the epoch, in milliseconds.
-const MAX_MS: i64 = 8_640_000_000_000_000;
+pub const MAX_MS: i64 = 8_640_000_000_000_000;
 
 /// Days from 1970-01-01 to the civil date (proleptic Gregorian). Howard Hinnant's algorithm.
 fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {

@@ -1,15 +1,20 @@
 //! The `#[wasm_bindgen]` layer: converts arguments and errors, nothing else.
 //!
-//! Methods are synchronous on purpose: the in-memory store completes every operation without
-//! suspending, so no exported method keeps `self` borrowed while JS runs, and concurrent calls
-//! from JS can never meet a "recursive use of an object" error. The JS wrapper turns results and
-//! errors into Promises.
-use js_sys::{Error as JsError, Reflect};
+//! No exported method keeps `self` borrowed while JS runs, so concurrent calls from JS can never
+//! meet a "recursive use of an object" error: the in-memory store's methods are synchronous (it
+//! never suspends; the JS wrapper makes Promises of them), and the adapter-backed store's methods
+//! clone an `Rc` of the core into the future they return as a Promise.
+use std::fmt;
+use std::rc::Rc;
+
+use js_sys::{Array, Error as JsError, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use crate::error::StoreError;
 use crate::memory::MemoryStorage;
 use crate::ready::poll_once;
+use crate::storage::{AppendOutcome, RecordSink, Storage, StoredRecord};
 use crate::store::EventStore;
 use crate::version;
 
@@ -21,9 +26,14 @@ fn set(target: &JsValue, key: &str, value: JsValue) {
 
 /// A core error as a JS `Error` with `code` (and the conflict fields); the wrapper turns it into
 /// the public typed error classes.
-fn to_js<E: std::fmt::Display>(error: StoreError<E>) -> JsValue {
+fn to_js<E: fmt::Display + Cause>(error: StoreError<E>) -> JsValue {
     let js = JsValue::from(JsError::new(&error.to_string()));
     set(&js, "code", JsValue::from_str(error.code()));
+    if let StoreError::Storage(failure) = &error {
+        if let Some(cause) = failure.cause() {
+            set(&js, "cause", cause);
+        }
+    }
     match &error {
         StoreError::Conflict {
             aggregate_id,
@@ -60,7 +70,7 @@ fn internal(message: &str) -> JsValue {
 }
 
 /// Runs an operation of the in-memory store, which never suspends.
-fn run<T, E: std::fmt::Display>(
+fn run<T, E: fmt::Display + Cause>(
     future: impl std::future::Future<Output = Result<T, StoreError<E>>>,
 ) -> Result<T, JsValue> {
     poll_once(future)
@@ -71,6 +81,17 @@ fn run<T, E: std::fmt::Display>(
 /// `None` crosses to JS as -1, which the wrapper maps to `null`.
 fn version_to_js(version: Option<i64>) -> f64 {
     version.map_or(-1.0, |v| v as f64)
+}
+
+/// Storage errors that carry the host's original error, reported as the JS error's `cause`.
+trait Cause {
+    fn cause(&self) -> Option<JsValue>;
+}
+
+impl Cause for std::convert::Infallible {
+    fn cause(&self) -> Option<JsValue> {
+        None
+    }
 }
 
 /// The in-memory event store behind the JS `EventStore` class.
@@ -116,5 +137,257 @@ impl MemoryEventStore {
     /// The stream's version, -1 for "no stream".
     pub fn version(&self, aggregate_id: &str) -> Result<f64, JsValue> {
         run(self.inner.current_version(aggregate_id)).map(version_to_js)
+    }
+}
+
+/// A failure of the host's adapter: what it threw or rejected with (`cause`), or a reply that
+/// breaks the adapter contract.
+pub struct StorageFailure {
+    message: String,
+    cause: Option<JsValue>,
+}
+
+impl fmt::Display for StorageFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl Cause for StorageFailure {
+    fn cause(&self) -> Option<JsValue> {
+        self.cause.clone()
+    }
+}
+
+impl StorageFailure {
+    fn thrown(method: &str, cause: JsValue) -> Self {
+        let detail = cause
+            .dyn_ref::<JsError>()
+            .map(|e| String::from(e.message()))
+            .or_else(|| cause.as_string())
+            .unwrap_or_else(|| "a non-Error value".to_string());
+        StorageFailure {
+            message: format!("storage adapter's {method}() failed: {detail}"),
+            cause: Some(cause),
+        }
+    }
+
+    fn contract(message: String) -> Self {
+        StorageFailure {
+            message,
+            cause: None,
+        }
+    }
+}
+
+/// A host-provided `StorageAdapter` object, called through its three methods.
+pub struct JsStorage {
+    adapter: JsValue,
+    load: Function,
+    version: Function,
+    append: Function,
+}
+
+fn method(adapter: &JsValue, name: &str) -> Result<Function, String> {
+    Reflect::get(adapter, &JsValue::from_str(name))
+        .ok()
+        .and_then(|m| m.dyn_into::<Function>().ok())
+        .ok_or_else(|| {
+            format!("options.storage must implement {name}(); it has no {name} method (a StorageAdapter needs load, version and append)")
+        })
+}
+
+impl JsStorage {
+    fn new(adapter: JsValue) -> Result<Self, String> {
+        if !adapter.is_object() {
+            return Err("options.storage must be a StorageAdapter object".to_string());
+        }
+        Ok(JsStorage {
+            load: method(&adapter, "load")?,
+            version: method(&adapter, "version")?,
+            append: method(&adapter, "append")?,
+            adapter,
+        })
+    }
+
+    /// The method's answer, awaited when it is a Promise (or any thenable).
+    async fn call(
+        &self,
+        name: &str,
+        function: &Function,
+        args: &[JsValue],
+    ) -> Result<JsValue, StorageFailure> {
+        let list = args.iter().collect::<Array>();
+        let value = function
+            .apply(&self.adapter, &list)
+            .map_err(|e| StorageFailure::thrown(name, e))?;
+        if value.is_object() || value.is_function() {
+            JsFuture::from(Promise::resolve(&value))
+                .await
+                .map_err(|e| StorageFailure::thrown(name, e))
+        } else {
+            Ok(value)
+        }
+    }
+}
+
+fn as_version(value: &JsValue) -> Option<i64> {
+    value
+        .as_f64()
+        .filter(|v| v.fract() == 0.0 && *v >= -1.0 && *v <= version::MAX_SAFE_INTEGER as f64)
+        .map(|v| v as i64)
+}
+
+fn get(target: &JsValue, key: &str) -> Option<JsValue> {
+    Reflect::get(target, &JsValue::from_str(key)).ok()
+}
+
+impl Storage for JsStorage {
+    type Error = StorageFailure;
+
+    async fn load(
+        &self,
+        aggregate_id: &str,
+        after_version: i64,
+        sink: &mut RecordSink<'_>,
+    ) -> Result<(), StorageFailure> {
+        let args = [
+            JsValue::from_str(aggregate_id),
+            JsValue::from_f64(after_version as f64),
+        ];
+        let records = self.call("load", &self.load, &args).await?;
+        if !Array::is_array(&records) {
+            sink.reject("load() did not return an array of records");
+            return Ok(());
+        }
+        for record in Array::from(&records).iter() {
+            let version = get(&record, "version").as_ref().and_then(as_version);
+            let payload = get(&record, "payload").and_then(|p| p.as_string());
+            match (version, payload) {
+                (Some(version), Some(payload)) => sink.push(version, &payload),
+                _ => {
+                    sink.reject(
+                        "load() returned a record without an integer version and a string payload",
+                    );
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn version(&self, aggregate_id: &str) -> Result<i64, StorageFailure> {
+        let value = self
+            .call("version", &self.version, &[JsValue::from_str(aggregate_id)])
+            .await?;
+        as_version(&value).ok_or_else(|| {
+            StorageFailure::contract(format!(
+                "storage adapter's version() returned {value:?}; expected an integer from -1"
+            ))
+        })
+    }
+
+    async fn append(
+        &self,
+        aggregate_id: &str,
+        expected_version: i64,
+        records: Vec<StoredRecord>,
+    ) -> Result<AppendOutcome, StorageFailure> {
+        let list = Array::new_with_length(records.len() as u32);
+        for (index, record) in records.into_iter().enumerate() {
+            let item = JsValue::from(Object::new());
+            set(&item, "version", JsValue::from_f64(record.version as f64));
+            set(&item, "payload", JsValue::from_str(&record.payload));
+            list.set(index as u32, item);
+        }
+        let args = [
+            JsValue::from_str(aggregate_id),
+            JsValue::from_f64(expected_version as f64),
+            list.into(),
+        ];
+        let answer = self.call("append", &self.append, &args).await?;
+        let ok = get(&answer, "ok").and_then(|ok| ok.as_bool());
+        let actual = get(&answer, "actualVersion").as_ref().and_then(as_version);
+        match (ok, actual) {
+            (Some(true), _) => Ok(AppendOutcome::Appended),
+            (Some(false), Some(actual_version)) if actual_version != expected_version => {
+                Ok(AppendOutcome::Conflict { actual_version })
+            }
+            _ => Err(StorageFailure::contract(format!(
+                "storage adapter's append() returned {answer:?}; expected {{ ok: true }} or \
+                 {{ ok: false, actualVersion }} with actualVersion other than {expected_version}"
+            ))),
+        }
+    }
+}
+
+/// The event store over a host-provided adapter, behind the JS `EventStore` class when
+/// `options.storage` is given. Every method returns a Promise.
+#[wasm_bindgen]
+pub struct AdapterEventStore {
+    inner: Rc<EventStore<JsStorage>>,
+}
+
+fn into_promise<T: Into<JsValue>>(
+    future: impl std::future::Future<Output = Result<T, JsValue>> + 'static,
+) -> Promise {
+    future_to_promise(async move { future.await.map(Into::into) })
+}
+
+#[wasm_bindgen]
+impl AdapterEventStore {
+    /// Checks the adapter's shape: load, version and append must be functions.
+    #[wasm_bindgen(constructor)]
+    pub fn new(adapter: JsValue, seed: &[u8]) -> Result<AdapterEventStore, JsValue> {
+        let seed: [u8; 32] = seed
+            .try_into()
+            .map_err(|_| internal("the id seed must be 32 bytes"))?;
+        let storage = JsStorage::new(adapter).map_err(invalid)?;
+        Ok(AdapterEventStore {
+            inner: Rc::new(EventStore::new(storage, seed)),
+        })
+    }
+
+    /// Resolves to the new version (-1 for "no stream").
+    pub fn append(
+        &self,
+        aggregate_id: String,
+        expected_version: f64,
+        events_json: String,
+        now_ms: f64,
+    ) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        into_promise(async move {
+            let expected = version::expected_version(expected_version).map_err(invalid)?;
+            inner
+                .append_events(&aggregate_id, expected, &events_json, now_ms as i64)
+                .await
+                .map(version_to_js)
+                .map_err(to_js)
+        })
+    }
+
+    /// Resolves to the recorded events after `from_version` as JSON text (an array).
+    pub fn load(&self, aggregate_id: String, from_version: f64) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        into_promise(async move {
+            let after = version::from_version(from_version).map_err(invalid)?;
+            inner
+                .load_events_json(&aggregate_id, after)
+                .await
+                .map_err(to_js)
+        })
+    }
+
+    /// Resolves to the stream's version (-1 for "no stream").
+    pub fn version(&self, aggregate_id: String) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        into_promise(async move {
+            inner
+                .current_version(&aggregate_id)
+                .await
+                .map(version_to_js)
+                .map_err(to_js)
+        })
     }
 }

@@ -1,0 +1,210 @@
+// Type-level tests of the hand-written index.d.ts, checked with `tsc -p types`
+// from a folder where the package is installed. Nothing here is run: every
+// check is either an assignment/expectType that must compile, or a line under
+// `// @ts-expect-error` that must NOT compile (an unused directive fails tsc).
+// No top-level await: this file may be checked as CommonJS or as ESM.
+import {
+  EventStore,
+  EventStoreError,
+  EventStoreConflictError,
+  type ErrorCode,
+  type EventInput,
+  type JsonValue,
+  type RecordedEvent,
+} from 'wasm-event-store';
+
+// Exact type equality (not mere assignability).
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+function expectType<T extends true>(): T | void {}
+
+type OrderEvent =
+  | { type: 'OrderPlaced'; data: { total: number } }
+  | { type: 'OrderShipped'; data: { carrier: string } };
+
+export async function typedStore(): Promise<void> {
+  const store = new EventStore<OrderEvent>();
+
+  const appended = store.appendEvents('o', -1, [{ type: 'OrderPlaced', data: { total: 1 } }]);
+  expectType<Equal<typeof appended, Promise<number | null>>>();
+  const version = await appended;
+  expectType<Equal<typeof version, number | null>>();
+
+  const current = await store.getCurrentVersion('o');
+  expectType<Equal<typeof current, number | null>>();
+  await store.appendEvents('o', current ?? -1, [
+    { type: 'OrderShipped', data: { carrier: 'DHL' } },
+    { type: 'OrderPlaced', data: { total: 2 } },
+  ]);
+
+  // A readonly batch is accepted.
+  const batch: readonly OrderEvent[] = [{ type: 'OrderPlaced', data: { total: 3 } }];
+  await store.appendEvents('o', 2, batch);
+  await store.appendEvents('o', 3, []);
+
+  const events = await store.loadEvents('o');
+  expectType<Equal<typeof events, RecordedEvent<OrderEvent>[]>>();
+  const first = events[0];
+  if (first.type === 'OrderPlaced') {
+    // Narrowed by the discriminant: data is the OrderPlaced payload.
+    expectType<Equal<typeof first.data, { total: number }>>();
+    const total: number = first.data.total;
+    // @ts-expect-error OrderPlaced data has no carrier
+    const carrier = first.data.carrier;
+    void total;
+    void carrier;
+  } else {
+    expectType<Equal<typeof first.type, 'OrderShipped'>>();
+    const carrier: string = first.data.carrier;
+    void carrier;
+  }
+  // @ts-expect-error before narrowing data is a union, total is not on all of it
+  void first.data.total;
+
+  for (const e of events) {
+    switch (e.type) {
+      case 'OrderPlaced':
+        e.data.total.toFixed(2);
+        break;
+      case 'OrderShipped':
+        e.data.carrier.toUpperCase();
+        break;
+      default: {
+        // Exhaustive: no other event type can come back.
+        const unreachable: never = e;
+        void unreachable;
+      }
+    }
+  }
+
+  // Envelope fields every recorded event has.
+  const aggregateId: string = first.aggregateId;
+  const v: number = first.version;
+  const eventId: string = first.eventId;
+  const occurredOn: string = first.occurredOn;
+  const metadata: Record<string, JsonValue> = first.metadata;
+  void aggregateId;
+  void v;
+  void eventId;
+  void occurredOn;
+  void metadata;
+
+  await store.loadEvents('o', 0);
+  await store.loadEvents('o', null);
+  await store.loadEvents('o', undefined);
+  // @ts-expect-error fromVersion is a number
+  await store.loadEvents('o', '0');
+
+  // @ts-expect-error unknown event type name
+  await store.appendEvents('o', 0, [{ type: 'OrderCancelled', data: { total: 1 } }]);
+  // @ts-expect-error wrong data shape
+  await store.appendEvents('o', 0, [{ type: 'OrderPlaced', data: { total: 'ten' } }]);
+  // @ts-expect-error the other event type's data
+  await store.appendEvents('o', 0, [{ type: 'OrderShipped', data: { total: 1 } }]);
+  // @ts-expect-error data is required by OrderPlaced
+  await store.appendEvents('o', 0, [{ type: 'OrderPlaced' }]);
+  // @ts-expect-error expectedVersion is a number, not a string
+  await store.appendEvents('o', '-1', [{ type: 'OrderPlaced', data: { total: 1 } }]);
+  // @ts-expect-error aggregateId is a string
+  await store.appendEvents(1, -1, []);
+  // @ts-expect-error events is an array
+  await store.appendEvents('o', -1, { type: 'OrderPlaced', data: { total: 1 } });
+
+  // The envelope input fields (metadata, eventId, occurredOn) are open to every
+  // event, typed or not: the contract allows them on any input event.
+  await store.appendEvents('o', 3, [
+    {
+      type: 'OrderPlaced',
+      data: { total: 4 },
+      metadata: { by: 'me' },
+      eventId: 'my-id',
+      occurredOn: new Date(),
+    },
+  ]);
+
+  store.free();
+}
+
+export async function untypedStore(): Promise<void> {
+  const store = new EventStore();
+  expectType<Equal<typeof store, EventStore<EventInput>>>();
+  await store.appendEvents('x', -1, [
+    {
+      type: 'Anything',
+      data: { a: [1, 'b', null] },
+      metadata: { m: 1 },
+      eventId: 'id-1',
+      occurredOn: '2024-05-01T12:00:00+02:00',
+    },
+    { type: 'NoData' },
+    { type: 'WithDate', occurredOn: new Date() },
+  ]);
+  const [e] = await store.loadEvents('x');
+  const type: string = e.type;
+  void type;
+  // An untyped store records whatever data was appended: its type must admit
+  // an object, not be just `null`.
+  const data: typeof e.data = { a: [1, 'b', null] };
+  void data;
+
+  // @ts-expect-error type is required
+  await store.appendEvents('x', 0, [{ data: 1 }]);
+  // @ts-expect-error occurredOn is a string or a Date
+  await store.appendEvents('x', 0, [{ type: 'T', occurredOn: 123 }]);
+  // @ts-expect-error metadata is an object
+  await store.appendEvents('x', 0, [{ type: 'T', metadata: 'm' }]);
+  // @ts-expect-error eventId is a string
+  await store.appendEvents('x', 0, [{ type: 'T', eventId: 1 }]);
+}
+
+// @ts-expect-error an event type must have a string `type`
+export const wrongEventType = new EventStore<{ kind: 'X' }>();
+
+export async function errors(store: EventStore<OrderEvent>): Promise<void> {
+  try {
+    await store.appendEvents('o', 0, [{ type: 'OrderShipped', data: { carrier: 'UPS' } }]);
+  } catch (err: unknown) {
+    // @ts-expect-error err is unknown until narrowed
+    void err.actualVersion;
+
+    if (err instanceof EventStoreConflictError) {
+      const actual: number = err.actualVersion;
+      const expected: number = err.expectedVersion;
+      const id: string = err.aggregateId;
+      expectType<Equal<typeof err.code, 'CONFLICT'>>();
+      expectType<Equal<typeof err.actualVersion, number>>();
+      // @ts-expect-error the fields are read-only
+      err.actualVersion = 1;
+      void actual;
+      void expected;
+      void id;
+    } else if (err instanceof EventStoreError) {
+      const code: ErrorCode = err.code;
+      expectType<Equal<ErrorCode, 'INVALID_ARGUMENT' | 'CONFLICT' | 'STORAGE' | 'CORRUPT' | 'INTERNAL'>>();
+      // @ts-expect-error only the conflict error carries actualVersion
+      void err.actualVersion;
+      // @ts-expect-error not an error code
+      if (err.code === 'NOT_A_CODE') void code;
+    }
+    if (err instanceof Error) {
+      const message: string = err.message;
+      void message;
+    }
+  }
+
+  // Same through a .catch handler.
+  const v = await store.getCurrentVersion('o').catch((err: unknown) => {
+    if (err instanceof EventStoreError && err.code === 'INVALID_ARGUMENT') return -1;
+    throw err;
+  });
+  expectType<Equal<typeof v, number | null>>();
+
+  // The hierarchy: conflict error is an EventStoreError is an Error.
+  const conflict = null as unknown as EventStoreConflictError;
+  const asBase: EventStoreError = conflict;
+  const asError: Error = asBase;
+  void asError;
+}
+
+export const json: JsonValue = { a: [1, null, 'x', { b: true }] };
+// @ts-expect-error a function is not a JSON value
+export const notJson: JsonValue = { f: () => 1 };
