@@ -5,4 +5,9 @@ const core = require('./wasm/node/wasm_event_store.js');
 const { createApi } = require('./api.cjs');
 const { randomFillSync } = require('node:crypto');
 
-module.exports = createApi(core, (n) => randomFillSync(new Uint8Array(n)));
+const { IndexedDbStorage } = require('./indexeddb-storage.cjs');
+
+module.exports = {
+  ...createApi(core, (n) => randomFillSync(new Uint8Array(n))),
+  IndexedDbStorage,
+};

@@ -107,3 +107,21 @@ export class EventStoreConflictError extends EventStoreError {
   /** The stream's version when the append was tried; -1 if it did not exist. */
   readonly actualVersion: number;
 }
+
+export interface IndexedDbStorageOptions {
+  /** The IndexedDB factory; defaults to globalThis.indexedDB (pass fake-indexeddb's in Node). */
+  indexedDB?: IDBFactory;
+  /** Defaults to globalThis.IDBKeyRange. */
+  IDBKeyRange?: typeof IDBKeyRange;
+  /** 'strict' (default): an acknowledged append is flushed to disk. 'relaxed': faster. */
+  durability?: 'strict' | 'relaxed';
+}
+
+/** A StorageAdapter over the browser's IndexedDB; safe across tabs. */
+export class IndexedDbStorage implements StorageAdapter {
+  static open(name: string, options?: IndexedDbStorageOptions): Promise<IndexedDbStorage>;
+  load(aggregateId: string, afterVersion: number): Promise<StoredRecord[]>;
+  version(aggregateId: string): Promise<number>;
+  append(aggregateId: string, expectedVersion: number, records: StoredRecord[]): Promise<AppendResult>;
+  close(): void;
+}

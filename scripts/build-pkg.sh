@@ -17,8 +17,7 @@ for bg in "$out"/wasm/*/wasm_event_store_bg.wasm; do
   tools/node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers "$bg" -o "$bg.opt"
   mv "$bg.opt" "$bg"
 done
-cp pkg-template/package.json pkg-template/index.cjs pkg-template/index.mjs pkg-template/api.cjs \
-   pkg-template/index.d.ts "$out/"
+cp pkg-template/package.json pkg-template/*.cjs pkg-template/*.mjs pkg-template/*.d.ts "$out/"
 cp README.md "$out/README.md" 2>/dev/null || true
 raw=$(wc -c < "$out/wasm/node/wasm_event_store_bg.wasm")
 gz=$(gzip -9 -c "$out/wasm/node/wasm_event_store_bg.wasm" | wc -c)

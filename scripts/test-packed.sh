@@ -12,9 +12,12 @@ tarball=$(ls "$work"/wasm-event-store-*.tgz)
 cat > package.json <<JSON
 { "name": "wes-consumer", "private": true, "version": "0.0.0" }
 JSON
-npm install --no-audit --no-fund --loglevel=error "$tarball" >/dev/null
+# The tests' own dependencies, at the versions tests/js/package.json pins.
+fake_idb=$(node -p "require('$root/tests/js/package.json').devDependencies['fake-indexeddb']")
+npm install --no-audit --no-fund --loglevel=error "$tarball" "fake-indexeddb@$fake_idb" >/dev/null
 cp "$root"/tests/js/packed/*.test.mjs "$root"/tests/js/packed/*.test.cjs . 2>/dev/null || true
 cp -r "$root/tests/js/packed/types" ./types
+[ -d "$root/tests/js/packed/fixtures" ] && cp -r "$root/tests/js/packed/fixtures" ./fixtures
 
 echo "[test-js] type-checking types/usage.ts against the packed index.d.ts"
 "$root/tests/js/node_modules/.bin/tsc" -p types

@@ -1,0 +1,141 @@
+'use strict';
+// IndexedDbStorage: a StorageAdapter over the browser's IndexedDB.
+//
+// One object store, "records": the value is the payload string, the out-of-line key is
+// [aggregateId, version], so a stream is one contiguous key range. An append is one readwrite
+// transaction that reads the stream's last key and add()s the records only if it is the expected
+// version. IndexedDB runs readwrite transactions with overlapping scopes one at a time, across
+// tabs too, so two tabs can never both succeed for one expected version; should another writer
+// still get there first, add() fails with ConstraintError and the append becomes a conflict.
+// The Promise settles on the transaction's complete (durable with durability 'strict', the
+// default here), or rejects with the real error on error/abort (QuotaExceededError included).
+
+const STORE = 'records';
+const DB_VERSION = 1;
+
+function requestResult(request) {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+class IndexedDbStorage {
+  #db;
+  #KeyRange;
+  #durability;
+
+  constructor(db, KeyRange, durability) {
+    this.#db = db;
+    this.#KeyRange = KeyRange;
+    this.#durability = durability;
+  }
+
+  /**
+   * Opens (creating if needed) the database `name`.
+   * options.indexedDB / options.IDBKeyRange: the factory to use (default: the globals; pass
+   * fake-indexeddb's in Node). options.durability: 'strict' (default: acknowledged appends are
+   * flushed to disk) or 'relaxed' (faster; a crash of the OS may lose the last appends).
+   */
+  static async open(name, options = {}) {
+    const factory = options.indexedDB ?? globalThis.indexedDB;
+    const KeyRange = options.IDBKeyRange ?? globalThis.IDBKeyRange;
+    if (!factory || !KeyRange) {
+      throw new Error('IndexedDbStorage: IndexedDB is not available here (pass options.indexedDB and options.IDBKeyRange)');
+    }
+    if (typeof name !== 'string' || name === '') {
+      throw new TypeError('IndexedDbStorage.open: name must be a non-empty string');
+    }
+    const request = factory.open(name, DB_VERSION);
+    request.onupgradeneeded = () => {
+      if (!request.result.objectStoreNames.contains(STORE)) request.result.createObjectStore(STORE);
+    };
+    const db = await requestResult(request);
+    // Let a newer version of the app upgrade the schema from another tab instead of blocking it.
+    db.onversionchange = () => db.close();
+    return new IndexedDbStorage(db, KeyRange, options.durability ?? 'strict');
+  }
+
+  #stream(aggregateId, afterVersion = -1) {
+    return this.#KeyRange.bound([aggregateId, afterVersion + 1], [aggregateId, Infinity]);
+  }
+
+  #transaction(mode) {
+    return mode === 'readwrite'
+      ? this.#db.transaction(STORE, mode, { durability: this.#durability })
+      : this.#db.transaction(STORE, mode);
+  }
+
+  load(aggregateId, afterVersion) {
+    return new Promise((resolve, reject) => {
+      const tx = this.#transaction('readonly');
+      const store = tx.objectStore(STORE);
+      const range = this.#stream(aggregateId, afterVersion);
+      let keys;
+      let payloads;
+      store.getAllKeys(range).onsuccess = (e) => { keys = e.target.result; };
+      store.getAll(range).onsuccess = (e) => { payloads = e.target.result; };
+      tx.oncomplete = () => resolve(keys.map((key, i) => ({ version: key[1], payload: payloads[i] })));
+      tx.onabort = () => reject(tx.error ?? new Error('IndexedDB load transaction aborted'));
+    });
+  }
+
+  #lastVersion(store, aggregateId, done) {
+    store.openKeyCursor(this.#stream(aggregateId), 'prev').onsuccess = (e) => {
+      const cursor = e.target.result;
+      done(cursor ? cursor.key[1] : -1);
+    };
+  }
+
+  version(aggregateId) {
+    return new Promise((resolve, reject) => {
+      const tx = this.#transaction('readonly');
+      let version;
+      this.#lastVersion(tx.objectStore(STORE), aggregateId, (v) => { version = v; });
+      tx.oncomplete = () => resolve(version);
+      tx.onabort = () => reject(tx.error ?? new Error('IndexedDB version transaction aborted'));
+    });
+  }
+
+  append(aggregateId, expectedVersion, records) {
+    return new Promise((resolve, reject) => {
+      const tx = this.#transaction('readwrite');
+      const store = tx.objectStore(STORE);
+      let result;
+      let raced = false;
+      this.#lastVersion(store, aggregateId, (actualVersion) => {
+        if (actualVersion !== expectedVersion) {
+          result = { ok: false, actualVersion };
+          return; // nothing written; the transaction completes empty
+        }
+        for (const record of records) {
+          const add = store.add(record.payload, [aggregateId, record.version]);
+          add.onerror = (event) => {
+            if (add.error?.name === 'ConstraintError') {
+              raced = true;
+              event.preventDefault();
+              tx.abort();
+            }
+          };
+        }
+        result = { ok: true };
+      });
+      tx.oncomplete = () => resolve(result);
+      tx.onabort = () => {
+        if (raced) {
+          // Another writer stored this version first: report its version as a conflict.
+          this.version(aggregateId).then((actualVersion) => resolve({ ok: false, actualVersion }), reject);
+        } else {
+          reject(tx.error ?? new Error('IndexedDB append transaction aborted'));
+        }
+      };
+    });
+  }
+
+  /** Closes the database connection. */
+  close() {
+    this.#db.close();
+  }
+}
+
+module.exports = { IndexedDbStorage };
