@@ -82,60 +82,109 @@ function isPlainObject(value) {
   return proto === objectPrototype || proto === null;
 }
 
-/**
- * JSON.stringify(events) with a replacer that rejects what JSON would silently change:
- * BigInt and symbols, functions, NaN and infinities, undefined in arrays, invalid Dates, and
- * objects that are neither plain objects nor arrays (Map, Set, class instances...). Undefined
- * object members are dropped, as JSON does; values with toJSON (Date) are stored as its result.
- */
+// What JSON.stringify would silently change is rejected: BigInt and symbols, functions, NaN and
+// infinities, undefined in arrays, invalid Dates, and objects that are neither plain objects nor
+// arrays (Map, Set, class instances...). Undefined object members are dropped, as JSON does;
+// values with toJSON (Date) are stored as its result.
+//
+// The common case is checked by a plain walk (checkValue) followed by one JSON.stringify without
+// a replacer, which keeps V8's fast serialiser. Values nested deeper than FAST_DEPTH (or cyclic)
+// go through the replacer path, which is slower but reports cycles precisely.
+const FAST_DEPTH = 64;
+
+class Unfaithful {
+  constructor(message) { this.message = message; }
+}
+const TOO_DEEP = new Unfaithful('too deep for the fast check');
+
+function unfaithful(value, key) {
+  const what = value !== null && typeof value === 'object'
+    ? `a ${value.constructor?.name ?? 'non-plain'} object`
+    : describe(value);
+  return new Unfaithful(`holds ${what} at ${JSON.stringify(String(key))}, which JSON cannot carry faithfully (only plain objects, arrays, finite numbers, strings, booleans and null)`);
+}
+
+function checkValue(value, key, depth, inArray) {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return;
+    case 'number':
+      if (Number.isFinite(value)) return;
+      break;
+    case 'undefined':
+      if (!inArray) return; // a member left out, as JSON does
+      break;
+    case 'object': {
+      if (value === null) return;
+      if (depth > FAST_DEPTH) throw TOO_DEEP;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) checkValue(value[i], i, depth + 1, true);
+        return;
+      }
+      if (isPlainObject(value)) {
+        for (const member in value) checkValue(value[member], member, depth + 1, false);
+        return;
+      }
+      if (typeof value.toJSON === 'function') {
+        if (value instanceof Date && Number.isNaN(value.getTime())) {
+          throw new Unfaithful(`holds an invalid Date at ${JSON.stringify(String(key))}`);
+        }
+        checkValue(value.toJSON(String(key)), key, depth + 1, inArray);
+        return;
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  throw unfaithful(value, key);
+}
+
+/** JSON.stringify with the same checks as checkValue, through a replacer: for the deep cases. */
+function stringifyChecked(events, at) {
+  return JSON.stringify(events, function replacer(key, value) {
+    if (this === events) {
+      at.index = Number(key);
+      if (value === null || typeof value !== 'object' || Array.isArray(value) || !isPlainObject(value)) {
+        throw new Unfaithful(`must be a plain object, got ${describe(value)}`);
+      }
+      return value;
+    }
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && !isPlainObject(value)) {
+      throw unfaithful(value, key);
+    }
+    if (value === null && this[key] instanceof Date) throw new Unfaithful(`holds an invalid Date at ${JSON.stringify(key)}`);
+    if (value === null || typeof value === 'object') return value;
+    checkValue(value, key, 0, Array.isArray(this));
+    return value;
+  });
+}
+
+/** The batch as JSON text, or an INVALID_ARGUMENT error naming the event's index. */
 function encodeEvents(events) {
   if (!Array.isArray(events)) {
     throw invalid(`events must be an array of events, got ${describe(events)}`);
   }
-  let index = 0;
-  let problem;
-  function replacer(key, value) {
-    if (this === events) {
-      index = key;
-      if (value === null || typeof value !== 'object' || Array.isArray(value) || !isPlainObject(value)) {
-        problem = `events[${key}] must be a plain object, got ${describe(value)}`;
-        throw problem;
-      }
-      return value;
-    }
-    switch (typeof value) {
-      case 'string':
-      case 'boolean':
-        return value;
-      case 'number':
-        if (Number.isFinite(value)) return value;
-        break;
-      case 'object':
-        if (value === null) {
-          if (this[key] instanceof Date) {
-            problem = `events[${index}] holds an invalid Date at ${JSON.stringify(key)}`;
-            throw problem;
-          }
-          return value;
-        }
-        if (Array.isArray(value) || isPlainObject(value)) return value;
-        problem = `events[${index}] holds a ${value.constructor?.name ?? 'non-plain'} object at ${JSON.stringify(key)}; only plain objects, arrays and JSON primitives can be stored`;
-        throw problem;
-      case 'undefined':
-        if (!Array.isArray(this)) return value; // a member left out, as JSON does
-        break;
-      default:
-        break;
-    }
-    problem = `events[${index}] holds ${describe(value)} at ${JSON.stringify(key)}, which JSON cannot carry faithfully`;
-    throw problem;
-  }
+  const at = { index: 0 };
   try {
-    return JSON.stringify(events, replacer);
+    try {
+      for (; at.index < events.length; at.index++) {
+        const event = events[at.index];
+        if (event === null || typeof event !== 'object' || Array.isArray(event) || !isPlainObject(event)) {
+          throw new Unfaithful(`must be a plain object, got ${describe(event)}`);
+        }
+        for (const member in event) checkValue(event[member], member, 1, false);
+      }
+      return JSON.stringify(events);
+    } catch (error) {
+      if (error !== TOO_DEEP) throw error;
+      return stringifyChecked(events, at);
+    }
   } catch (error) {
-    if (problem !== undefined && error === problem) throw invalid(problem);
+    if (error instanceof Unfaithful) throw invalid(`events[${at.index}] ${error.message}`);
     // Cycles, throwing getters, hostile proxies, nesting too deep for the stack.
-    throw invalid(`events[${index}] cannot be serialised: ${error instanceof Error ? error.message : String(error)}`, error);
+    throw invalid(`events[${at.index}] cannot be serialised: ${error instanceof Error ? error.message : String(error)}`, error);
   }
 }
 
@@ -155,6 +204,9 @@ function fromVersionArgument(fromVersion) {
 function createApi(core, randomBytes) {
   class EventStore {
     #core;
+    // True over a host adapter: the core's methods then return Promises. The in-memory core
+    // answers synchronously, and awaiting its plain values would only cost a microtask.
+    #suspends;
 
     constructor(options) {
       if (options !== undefined && (options === null || typeof options !== 'object')) {
@@ -164,9 +216,10 @@ function createApi(core, randomBytes) {
       try {
         // Without storage the in-memory core; with it, the core over the host's adapter (which
         // checks the adapter's shape and names a missing method).
-        this.#core = storage === undefined
-          ? new core.MemoryEventStore(randomBytes(32))
-          : new core.AdapterEventStore(storage, randomBytes(32));
+        this.#suspends = storage !== undefined;
+        this.#core = this.#suspends
+          ? new core.AdapterEventStore(storage, randomBytes(32))
+          : new core.MemoryEventStore(randomBytes(32));
       } catch (error) {
         throw fromCore(error);
       }
@@ -181,7 +234,8 @@ function createApi(core, randomBytes) {
       const json = encodeEvents(events);
       let version;
       try {
-        version = await this.#core.append(aggregateId, expectedVersion, json, Date.now());
+        version = this.#core.append(aggregateId, expectedVersion, json, Date.now());
+        if (this.#suspends) version = await version;
       } catch (error) {
         throw fromCore(error);
       }
@@ -194,7 +248,8 @@ function createApi(core, randomBytes) {
       const after = fromVersionArgument(fromVersion);
       let json;
       try {
-        json = await this.#core.load(aggregateId, after);
+        json = this.#core.load(aggregateId, after);
+        if (this.#suspends) json = await json;
       } catch (error) {
         throw fromCore(error);
       }
@@ -206,7 +261,8 @@ function createApi(core, randomBytes) {
       checkAggregateId(aggregateId);
       let version;
       try {
-        version = await this.#core.version(aggregateId);
+        version = this.#core.version(aggregateId);
+        if (this.#suspends) version = await version;
       } catch (error) {
         throw fromCore(error);
       }

@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
-out=pkg
+out=${PKG_OUT:-pkg}   # PKG_OUT: build elsewhere, e.g. for a side-by-side comparison
 wasm=target/wasm32-unknown-unknown/release/wasm_event_store.wasm
 
 cargo build --release --target wasm32-unknown-unknown --lib
@@ -17,7 +17,7 @@ wasm-bindgen --target nodejs --weak-refs --out-dir "$out/wasm/node" "$wasm"
 wasm-bindgen --target web --weak-refs --out-dir "$out/wasm/web" "$wasm"
 rm -f "$out"/wasm/*/*.d.ts   # the package's own index.d.ts is the public type surface
 for bg in "$out"/wasm/*/wasm_event_store_bg.wasm; do
-  tools/node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers "$bg" -o "$bg.opt"
+  tools/node_modules/.bin/wasm-opt -O3 --strip-debug --strip-producers "$bg" -o "$bg.opt"
   mv "$bg.opt" "$bg"
 done
 cp pkg-template/package.json pkg-template/*.cjs pkg-template/*.mjs pkg-template/*.d.ts "$out/"

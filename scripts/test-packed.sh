@@ -7,7 +7,7 @@ work=$(mktemp -d -t wes-consumer-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 cd "$work"
-npm pack "$root/pkg" --pack-destination "$work" --silent >/dev/null
+npm pack "${PKG_OUT:-$root/pkg}" --pack-destination "$work" --silent >/dev/null
 tarball=$(ls "$work"/wasm-event-store-*.tgz)
 cat > package.json <<JSON
 { "name": "wes-consumer", "private": true, "version": "0.0.0" }

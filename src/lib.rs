@@ -15,6 +15,7 @@
 
 pub mod error;
 pub mod event;
+pub mod fxhash;
 pub mod ids;
 pub mod lock;
 pub mod memory;
@@ -30,5 +31,5 @@ pub mod wasm;
 
 pub use error::StoreError;
 pub use memory::MemoryStorage;
-pub use storage::{AppendOutcome, RecordSink, Storage, StoredRecord};
+pub use storage::{AppendOutcome, RecordBatch, RecordSink, Storage};
 pub use store::EventStore;

@@ -71,17 +71,30 @@ pub struct EventFields<'a> {
     pub occurred_on_ms: i64,
 }
 
+/// Bytes of a payload besides its variable members (keys, punctuation, the timestamp).
+pub const FIXED_BYTES: usize = 110;
+
 /// Encodes one recorded event as a version-1 payload.
 pub fn encode(aggregate_id_json: &str, version: i64, fields: &EventFields<'_>) -> String {
     let mut out = String::with_capacity(
-        PREFIX.len()
-            + 110
+        FIXED_BYTES
             + aggregate_id_json.len()
             + fields.type_json.len()
             + fields.data_json.len()
             + fields.metadata_json.len()
             + fields.event_id_json.len(),
     );
+    encode_into(&mut out, aggregate_id_json, version, fields);
+    out
+}
+
+/// Appends the version-1 payload of one recorded event to `out`.
+pub fn encode_into(
+    out: &mut String,
+    aggregate_id_json: &str,
+    version: i64,
+    fields: &EventFields<'_>,
+) {
     out.push_str(PREFIX);
     out.push_str("\"aggregateId\":");
     out.push_str(aggregate_id_json);
@@ -94,9 +107,8 @@ pub fn encode(aggregate_id_json: &str, version: i64, fields: &EventFields<'_>) -
     out.push_str(",\"eventId\":");
     out.push_str(fields.event_id_json);
     out.push_str(",\"occurredOn\":\"");
-    out.push_str(&time::format_iso(fields.occurred_on_ms));
+    time::write_iso(out, fields.occurred_on_ms);
     out.push_str("\"}");
-    out
 }
 
 /// Writes the recorded event of a payload this core wrote itself (no checks beyond the prefix).

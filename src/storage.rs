@@ -2,11 +2,60 @@
 //! streams of records `{ version, payload }`, a conditional append, and the last version.
 use crate::payload::{self, DecodeError};
 
-/// One stored event: its version in the stream and the encoded recorded event (see [`payload`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredRecord {
-    pub version: i64,
-    pub payload: String,
+/// The records of one append: consecutive versions from `first_version`, their payloads
+/// written back to back into one buffer (one allocation per batch, not per event).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordBatch {
+    first_version: i64,
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl RecordBatch {
+    pub fn new(first_version: i64, events: usize, bytes: usize) -> Self {
+        RecordBatch {
+            first_version,
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(events),
+        }
+    }
+
+    /// Adds the next record; `write` appends its payload to the buffer.
+    pub fn push_with(&mut self, write: impl FnOnce(&mut String)) {
+        write(&mut self.text);
+        self.ends.push(self.text.len());
+    }
+
+    /// Adds the next record from a payload.
+    pub fn push(&mut self, payload: &str) {
+        self.push_with(|text| text.push_str(payload));
+    }
+
+    pub fn first_version(&self) -> i64 {
+        self.first_version
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// All payloads back to back, and where each ends: for storages that keep them that way.
+    pub fn parts(&self) -> (&str, &[usize]) {
+        (&self.text, &self.ends)
+    }
+
+    /// `(version, payload)` of each record, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (i64, &str)> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(self.ends.iter().copied())
+            .zip(self.first_version..)
+            .map(|((start, end), version)| (version, self.text.get(start..end).unwrap_or_default()))
+    }
 }
 
 /// The answer of a conditional append.
@@ -47,12 +96,13 @@ pub trait Storage {
     async fn version(&self, aggregate_id: &str) -> Result<i64, Self::Error>;
 
     /// Atomically: if the stream's last version is `expected_version`, stores every record and
-    /// answers `Appended`; otherwise stores nothing and answers `Conflict`.
+    /// answers `Appended`; otherwise stores nothing and answers `Conflict`. The records' versions
+    /// start at `expected_version + 1`.
     async fn append(
         &self,
         aggregate_id: &str,
         expected_version: i64,
-        records: Vec<StoredRecord>,
+        records: RecordBatch,
     ) -> Result<AppendOutcome, Self::Error>;
 }
 

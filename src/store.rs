@@ -7,7 +7,7 @@ use crate::event::{self, InputEvent};
 use crate::ids::IdGenerator;
 use crate::lock::{Guard, KeyedLock};
 use crate::payload::{self, EventFields};
-use crate::storage::{AppendOutcome, RecordSink, Storage, StoredRecord};
+use crate::storage::{AppendOutcome, RecordBatch, RecordSink, Storage};
 use crate::time;
 use crate::version::MAX_SAFE_INTEGER;
 
@@ -111,48 +111,52 @@ impl<S: Storage> EventStore<S> {
         }
     }
 
+    /// Encodes the batch as records, stamping ids and times where the caller gave none.
     fn encode(
         &self,
         aggregate_id: &str,
         expected_version: i64,
         events: &[InputEvent<'_>],
         now_ms: i64,
-    ) -> Vec<StoredRecord> {
+    ) -> RecordBatch {
         let mut id_json = String::with_capacity(aggregate_id.len() + 2);
         payload::push_json_string(&mut id_json, aggregate_id);
+        let bytes: usize = events
+            .iter()
+            .map(|e| {
+                payload::FIXED_BYTES
+                    + id_json.len()
+                    + e.type_json.len()
+                    + e.data_json.len()
+                    + e.metadata_json.len()
+                    + e.event_id_json.map_or(38, str::len)
+            })
+            .sum();
+        let mut batch = RecordBatch::new(expected_version + 1, events.len(), bytes);
         let mut ids = self.ids.borrow_mut();
         let mut generated = String::with_capacity(38);
-        events
-            .iter()
-            .zip(expected_version + 1..)
-            .map(|(event, version)| {
-                let event_id_json = match event.event_id_json {
-                    Some(given) => given,
-                    None => {
-                        generated.clear();
-                        generated.push('"');
-                        ids.write_uuid_v4(&mut generated);
-                        generated.push('"');
-                        &generated
-                    }
-                };
-                let payload = payload::encode(
-                    &id_json,
-                    version,
-                    &EventFields {
-                        type_json: event.type_json,
-                        data_json: event.data_json,
-                        metadata_json: event.metadata_json,
-                        event_id_json,
-                        occurred_on_ms: event
-                            .occurred_on_ms
-                            .unwrap_or(now_ms)
-                            .clamp(-time::MAX_MS, time::MAX_MS),
-                    },
-                );
-                StoredRecord { version, payload }
-            })
-            .collect()
+        let now_ms = now_ms.clamp(-time::MAX_MS, time::MAX_MS);
+        for (event, version) in events.iter().zip(expected_version + 1..) {
+            let event_id_json = match event.event_id_json {
+                Some(given) => given,
+                None => {
+                    generated.clear();
+                    generated.push('"');
+                    ids.write_uuid_v4(&mut generated);
+                    generated.push('"');
+                    &generated
+                }
+            };
+            let fields = EventFields {
+                type_json: event.type_json,
+                data_json: event.data_json,
+                metadata_json: event.metadata_json,
+                event_id_json,
+                occurred_on_ms: event.occurred_on_ms.unwrap_or(now_ms),
+            };
+            batch.push_with(|text| payload::encode_into(text, &id_json, version, &fields));
+        }
+        batch
     }
 
     /// The events with version > `from_version` (any negative value: all), as a JSON array of

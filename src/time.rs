@@ -41,20 +41,44 @@ fn days_in_month(year: i64, month: u32) -> u32 {
 
 /// Formats milliseconds since the epoch as `Date.prototype.toISOString()` does.
 pub fn format_iso(ms: i64) -> String {
+    let mut out = String::with_capacity(27);
+    write_iso(&mut out, ms);
+    out
+}
+
+/// Appends `count` decimal digits of `value` (zero-padded) to `out`.
+fn push_digits(out: &mut String, value: i64, count: u32) {
+    for position in (0..count).rev() {
+        let digit = (value / 10_i64.pow(position)) % 10;
+        out.push(char::from(b'0' + digit as u8));
+    }
+}
+
+/// Appends the `format_iso` form of `ms` to `out`, without allocating: this runs once per
+/// appended event.
+pub fn write_iso(out: &mut String, ms: i64) {
     let days = ms.div_euclid(86_400_000);
     let in_day = ms.rem_euclid(86_400_000);
     let (year, month, day) = civil_from_days(days);
-    let (h, rest) = (in_day / 3_600_000, in_day % 3_600_000);
-    let (m, rest) = (rest / 60_000, rest % 60_000);
-    let (s, milli) = (rest / 1000, rest % 1000);
-    let year = if (0..=9999).contains(&year) {
-        format!("{year:04}")
-    } else if year < 0 {
-        format!("-{:06}", -year)
+    if (0..=9999).contains(&year) {
+        push_digits(out, year, 4);
     } else {
-        format!("+{year:06}")
-    };
-    format!("{year}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{milli:03}Z")
+        out.push(if year < 0 { '-' } else { '+' });
+        push_digits(out, year.abs(), 6);
+    }
+    out.push('-');
+    push_digits(out, i64::from(month), 2);
+    out.push('-');
+    push_digits(out, i64::from(day), 2);
+    out.push('T');
+    push_digits(out, in_day / 3_600_000, 2);
+    out.push(':');
+    push_digits(out, in_day / 60_000 % 60, 2);
+    out.push(':');
+    push_digits(out, in_day / 1000 % 60, 2);
+    out.push('.');
+    push_digits(out, in_day % 1000, 3);
+    out.push('Z');
 }
 
 /// A tiny cursor over ASCII digits and separators.

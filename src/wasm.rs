@@ -14,7 +14,7 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use crate::error::StoreError;
 use crate::memory::MemoryStorage;
 use crate::ready::poll_once;
-use crate::storage::{AppendOutcome, RecordSink, Storage, StoredRecord};
+use crate::storage::{AppendOutcome, RecordBatch, RecordSink, Storage};
 use crate::store::EventStore;
 use crate::version;
 
@@ -291,13 +291,13 @@ impl Storage for JsStorage {
         &self,
         aggregate_id: &str,
         expected_version: i64,
-        records: Vec<StoredRecord>,
+        records: RecordBatch,
     ) -> Result<AppendOutcome, StorageFailure> {
         let list = Array::new_with_length(records.len() as u32);
-        for (index, record) in records.into_iter().enumerate() {
+        for (index, (version, payload)) in records.iter().enumerate() {
             let item = JsValue::from(Object::new());
-            set(&item, "version", JsValue::from_f64(record.version as f64));
-            set(&item, "payload", JsValue::from_str(&record.payload));
+            set(&item, "version", JsValue::from_f64(version as f64));
+            set(&item, "payload", JsValue::from_str(payload));
             list.set(index as u32, item);
         }
         let args = [

@@ -1,0 +1,281 @@
+// make bench: wasm-event-store against named peers, in one process, on the same work.
+//
+//   node --expose-gc bench/run.mjs [--quick] [--runs N] [--json FILE]
+//
+// Prints a table and writes JSON (default bench/results.json). --quick shrinks every size so
+// `make test` can check that the harness works; its figures mean nothing. Never fails on timing.
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync, statSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { EventStore } from '../pkg/index.mjs';
+import { getInMemoryEventStore, STREAM_DOES_NOT_EXIST } from '@event-driven-io/emmett';
+import { EventStore as CastoreEventStore, EventType } from '@castore/core';
+import { InMemoryEventStorageAdapter } from '@castore/event-storage-adapter-in-memory';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const flag = (name) => args.includes(name);
+const option = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const quick = flag('--quick');
+const runs = Number(option('--runs', quick ? 1 : 5));
+const jsonPath = option('--json', join(here, 'results.json'));
+
+const SIZES = quick
+  ? { events: 2_000, streams: 20, bigStream: 5_000, memoryEvents: 5_000, latencyOps: 200 }
+  : { events: 100_000, streams: 1_000, bigStream: 1_000_000, memoryEvents: 1_000_000, latencyOps: 20_000 };
+
+const gc = globalThis.gc ?? (() => {});
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** The benchmark's event: the same shape for every store. */
+const makeEvent = (i) => ({ type: 'ItemAdded', data: { sku: `sku-${i}`, qty: i % 7, price: 12.5, tags: ['a', 'b'] } });
+
+// ---------------------------------------------------------------------------------------------
+// The stores. Each: create(), append(store, id, expectedVersion, events), load(store, id).
+
+/**
+ * The floor to beat: JSON.stringify'd events in a Map of arrays, JSON.parse'd on load. It keeps
+ * the same contract as ours (version check, eventId, occurredOn, copies in and out).
+ */
+class NaiveStore {
+  streams = new Map();
+  async appendEvents(id, expectedVersion, events) {
+    let stream = this.streams.get(id);
+    const current = stream ? stream.length - 1 : -1;
+    if (current !== expectedVersion) throw new Error(`conflict on ${id}`);
+    if (!stream) this.streams.set(id, (stream = []));
+    const occurredOn = new Date().toISOString();
+    let version = current;
+    for (const e of events) {
+      version += 1;
+      stream.push(JSON.stringify({
+        aggregateId: id, version, type: e.type, data: e.data ?? null, metadata: e.metadata ?? {},
+        eventId: e.eventId ?? randomUUID(), occurredOn,
+      }));
+    }
+    return version;
+  }
+  async loadEvents(id, fromVersion = -1) {
+    const stream = this.streams.get(id) ?? [];
+    const out = [];
+    for (let v = Math.max(fromVersion + 1, 0); v < stream.length; v++) out.push(JSON.parse(stream[v]));
+    return out;
+  }
+  async getCurrentVersion(id) {
+    const stream = this.streams.get(id);
+    return stream ? stream.length - 1 : null;
+  }
+}
+
+const ours = {
+  name: 'wasm-event-store',
+  create: () => new EventStore(),
+  append: (s, id, v, events) => s.appendEvents(id, v, events),
+  load: (s, id) => s.loadEvents(id),
+};
+
+const naive = {
+  name: 'naive Map + JSON',
+  create: () => new NaiveStore(),
+  append: (s, id, v, events) => s.appendEvents(id, v, events),
+  load: (s, id) => s.loadEvents(id),
+};
+
+const emmett = {
+  name: 'Emmett 0.42 in-memory',
+  create: () => getInMemoryEventStore(),
+  append: (s, id, v, events) =>
+    s.appendToStream(id, events, { expectedStreamVersion: v === -1 ? STREAM_DOES_NOT_EXIST : BigInt(v + 1) }),
+  load: async (s, id) => (await s.readStream(id)).events,
+};
+
+const castoreItemAdded = new EventType({ type: 'ItemAdded' });
+const castore = {
+  name: 'castore 2.4 in-memory',
+  create: () => new CastoreEventStore({
+    eventStoreId: 'bench',
+    eventTypes: [castoreItemAdded],
+    reducer: (aggregate, event) => ({ aggregateId: event.aggregateId, version: event.version }),
+    eventStorageAdapter: new InMemoryEventStorageAdapter(),
+  }),
+  // castore versions are 1-based; its adapter refuses a version that exists (the concurrency check).
+  append: (s, id, v, events) => {
+    const details = events.map((e, i) => ({ aggregateId: id, version: v + 2 + i, type: e.type, payload: e.data }));
+    return details.length === 1
+      ? s.pushEvent(details[0])
+      : CastoreEventStore.pushEventGroup(...details.map((d) => s.groupEvent(d)));
+  },
+  load: async (s, id) => (await s.getEvents(id)).events,
+};
+
+const contenders = [ours, naive, emmett, castore];
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+
+/** Appends SIZES.events events over SIZES.streams streams in batches of `batch`. */
+async function appendRun(peer, batch) {
+  const store = peer.create();
+  const versions = new Array(SIZES.streams).fill(-1);
+  const appends = SIZES.events / batch;
+  gc();
+  const start = performance.now();
+  for (let n = 0; n < appends; n++) {
+    const s = n % SIZES.streams;
+    const events = [];
+    for (let k = 0; k < batch; k++) events.push(makeEvent(n * batch + k));
+    await peer.append(store, `stream-${s}`, versions[s], events);
+    versions[s] += batch;
+  }
+  const seconds = (performance.now() - start) / 1000;
+  return { store, perSecond: SIZES.events / seconds };
+}
+
+/** Reads every stream back whole, three times. */
+async function loadRun(peer, store) {
+  gc();
+  let count = 0;
+  const start = performance.now();
+  for (let pass = 0; pass < 3; pass++) {
+    for (let s = 0; s < SIZES.streams; s++) count += (await peer.load(store, `stream-${s}`)).length;
+  }
+  if (count !== 3 * SIZES.events) throw new Error(`${peer.name} loaded ${count} events, expected ${3 * SIZES.events}`);
+  return count / ((performance.now() - start) / 1000);
+}
+
+async function throughput() {
+  const rows = [];
+  for (const peer of contenders) {
+    const row = { store: peer.name, append1: [], append100: [], load: [] };
+    for (let r = 0; r < runs; r++) {
+      row.append1.push((await appendRun(peer, 1)).perSecond);
+      const { store, perSecond } = await appendRun(peer, 100);
+      row.append100.push(perSecond);
+      row.load.push(await loadRun(peer, store));
+    }
+    rows.push({ store: peer.name, append1: median(row.append1), append100: median(row.append100), load: median(row.load) });
+    console.error(`  measured ${peer.name}`);
+  }
+  return rows;
+}
+
+/** Median time per awaited call of `op`, in microseconds. */
+async function timePerOp(op) {
+  const samples = [];
+  for (let r = 0; r < 5; r++) {
+    const start = performance.now();
+    for (let i = 0; i < SIZES.latencyOps; i++) await op();
+    samples.push(((performance.now() - start) * 1000) / SIZES.latencyOps);
+  }
+  return median(samples);
+}
+
+/** getCurrentVersion and a tail load (last 10 events) on a 10-event vs a huge stream. */
+async function latency() {
+  const rows = [];
+  for (const peer of [ours, naive]) {
+    const store = peer.create();
+    await store.appendEvents('small', -1, Array.from({ length: 10 }, (_, i) => makeEvent(i)));
+    let v = -1;
+    for (let i = 0; i < SIZES.bigStream; i += 1000) {
+      v = await store.appendEvents('big', v, Array.from({ length: 1000 }, (_, k) => makeEvent(i + k)));
+    }
+    const row = { store: peer.name };
+    for (const [id, last] of [['small', 9], ['big', v]]) {
+      row[`version_${id}`] = await timePerOp(() => store.getCurrentVersion(id));
+      row[`tail_${id}`] = await timePerOp(() => store.loadEvents(id, last - 10));
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
+/** Bytes per stored event, heap + external (wasm memory counts there), in a fresh process. */
+function memory() {
+  const rows = [];
+  for (const which of ['ours', 'naive']) {
+    const child = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--memory-child', which, ...(quick ? ['--quick'] : [])], { encoding: 'utf8' });
+    if (child.status !== 0) throw new Error(`memory child failed: ${child.stderr}`);
+    rows.push(JSON.parse(child.stdout));
+  }
+  return rows;
+}
+
+async function memoryChild(which) {
+  const peer = which === 'ours' ? ours : naive;
+  const store = peer.create();
+  const used = () => { gc(); gc(); const m = process.memoryUsage(); return m.heapUsed + m.external; };
+  const before = used();
+  const streams = 1_000;
+  const perStream = SIZES.memoryEvents / streams;
+  for (let s = 0; s < streams; s++) {
+    for (let v = -1; v < perStream - 1; v += 100) {
+      await peer.append(store, `stream-${s}`, v, Array.from({ length: 100 }, (_, k) => makeEvent(s * perStream + v + 1 + k)));
+    }
+  }
+  const after = used();
+  const sample = (await peer.load(store, 'stream-1')).slice(0, 100);
+  const recordedJson = sample.reduce((n, e) => n + JSON.stringify(e).length, 0) / sample.length;
+  const inputJson = sample.reduce((n, e) => n + JSON.stringify({ type: e.type, data: e.data }).length, 0) / sample.length;
+  process.stdout.write(JSON.stringify({
+    store: peer.name, events: SIZES.memoryEvents, bytesPerEvent: (after - before) / SIZES.memoryEvents, recordedJson, inputJson,
+  }));
+}
+
+function wasmSize() {
+  const path = join(here, '..', 'pkg', 'wasm', 'node', 'wasm_event_store_bg.wasm');
+  const bytes = readFileSync(path);
+  return { raw: statSync(path).size, gzip: gzipSync(bytes, { level: 9 }).length };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const fmt = (n) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));
+const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
+
+async function main() {
+  if (args.includes('--memory-child')) return memoryChild(option('--memory-child'));
+  console.error(`wasm-event-store bench (${quick ? 'quick smoke run, figures meaningless' : `median of ${runs} runs`})`);
+  const machine = { node: process.version, cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30) };
+  const results = { machine, sizes: SIZES, runs, throughput: await throughput(), latency: await latency(), memory: memory(), wasm: wasmSize() };
+
+  const [o, n, ...peers] = results.throughput;
+  const bestPeer = (key) => peers.reduce((best, p) => (p[key] > best[key] ? p : best));
+  console.log(`\nIn-memory throughput, ${SIZES.events.toLocaleString('en-US')} events over ${SIZES.streams} streams (events/s; ratio = ours/that store)`);
+  console.log('| store | append, batch 1 | append, batch 100 | load (whole streams, x3) |');
+  console.log('|---|---:|---:|---:|');
+  for (const row of results.throughput) {
+    const r = (key) => (row === o ? '' : ` (${ratio(o[key], row[key])})`);
+    console.log(`| ${row.store} | ${fmt(row.append1)}${r('append1')} | ${fmt(row.append100)}${r('append100')} | ${fmt(row.load)}${r('load')} |`);
+  }
+  console.log(`\nours / best peer: append batch 1 ${ratio(o.append1, bestPeer('append1').append1)} (${bestPeer('append1').store}), ` +
+    `batch 100 ${ratio(o.append100, bestPeer('append100').append100)} (${bestPeer('append100').store}); ours / naive: ` +
+    `batch 1 ${ratio(o.append1, n.append1)}, batch 100 ${ratio(o.append100, n.append100)}, load ${ratio(o.load, n.load)}`);
+
+  console.log(`\nLatency per awaited call (µs), stream of 10 vs ${SIZES.bigStream.toLocaleString('en-US')} events`);
+  console.log('| store | getCurrentVersion @10 | @big | ratio | loadEvents(last-10) @10 | @big | ratio |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  for (const row of results.latency) {
+    console.log(`| ${row.store} | ${fmt(row.version_small)} | ${fmt(row.version_big)} | ${ratio(row.version_big, row.version_small)} | ${fmt(row.tail_small)} | ${fmt(row.tail_big)} | ${ratio(row.tail_big, row.tail_small)} |`);
+  }
+
+  console.log(`\nMemory at ${SIZES.memoryEvents.toLocaleString('en-US')} events (heap + external, which holds the wasm memory)`);
+  console.log('| store | bytes/event | recorded event JSON | ratio | input event JSON | ratio |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const row of results.memory) {
+    console.log(`| ${row.store} | ${fmt(row.bytesPerEvent)} | ${fmt(row.recordedJson)} | ${ratio(row.bytesPerEvent, row.recordedJson)} | ${fmt(row.inputJson)} | ${ratio(row.bytesPerEvent, row.inputJson)} |`);
+  }
+  console.log(`\nwasm: ${results.wasm.raw.toLocaleString('en-US')} bytes raw, ${results.wasm.gzip.toLocaleString('en-US')} bytes gzipped`);
+  console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}`);
+  writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`results written to ${jsonPath}`);
+}
+
+await main();
