@@ -37,38 +37,34 @@ struct RawMembers<'a> {
     occurred_on: Option<&'a RawValue>,
 }
 
-impl<'de> Deserialize<'de> for RawMembers<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MembersVisitor;
-        impl<'de> Visitor<'de> for MembersVisitor {
-            type Value = RawMembers<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an event object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut members = RawMembers::default();
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                    let slot = match key.as_ref() {
-                        "type" => &mut members.type_json,
-                        "data" => &mut members.data,
-                        "metadata" => &mut members.metadata,
-                        "eventId" => &mut members.event_id,
-                        "occurredOn" => &mut members.occurred_on,
-                        _ => {
-                            // Other members are not part of an event and are not stored.
-                            map.next_value::<IgnoredAny>()?;
-                            continue;
-                        }
-                    };
-                    if slot.is_some() {
-                        return Err(de::Error::custom(format!("duplicate member {key}")));
-                    }
-                    *slot = Some(map.next_value::<&'de RawValue>()?);
+struct MembersVisitor;
+
+impl<'de> Visitor<'de> for MembersVisitor {
+    type Value = RawMembers<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an event object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut members = RawMembers::default();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            let slot = match key.as_ref() {
+                "type" => &mut members.type_json,
+                "data" => &mut members.data,
+                "metadata" => &mut members.metadata,
+                "eventId" => &mut members.event_id,
+                "occurredOn" => &mut members.occurred_on,
+                _ => {
+                    // Other members are not part of an event and are not stored.
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
                 }
-                Ok(members)
+            };
+            if slot.is_some() {
+                return Err(de::Error::custom(format!("duplicate member {key}")));
             }
+            *slot = Some(map.next_value::<&'de RawValue>()?);
         }
-        deserializer.deserialize_map(MembersVisitor)
+        Ok(members)
     }
 }
 
@@ -76,23 +72,99 @@ fn is_json_string(raw: &str) -> bool {
     raw.starts_with('"')
 }
 
-/// Decodes and checks a batch. Errors name the argument and the index of the offending event.
-pub fn parse_batch(batch_json: &str) -> Result<Vec<InputEvent<'_>>, String> {
-    let items: Vec<&RawValue> = serde_json::from_str(batch_json)
-        .map_err(|e| format!("events must be an array of event objects ({e})"))?;
-    items
-        .iter()
-        .enumerate()
-        .map(|(index, raw)| parse_event(index, raw.get()))
-        .collect()
+/// One element of the batch array: an object's members, or something else.
+enum Element<'a> {
+    Object(RawMembers<'a>),
+    NotObject,
 }
 
-fn parse_event(index: usize, raw: &str) -> Result<InputEvent<'_>, String> {
-    if !raw.starts_with('{') {
-        return Err(format!("events[{index}] must be a plain object"));
+impl<'de> Deserialize<'de> for Element<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ElementVisitor;
+        impl<'de> Visitor<'de> for ElementVisitor {
+            type Value = Element<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                MembersVisitor.visit_map(map).map(Element::Object)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Element::NotObject)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Element::NotObject)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Element::NotObject)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Element::NotObject)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Element::NotObject)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Element::NotObject)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Element::NotObject)
+            }
+        }
+        deserializer.deserialize_any(ElementVisitor)
     }
-    let members: RawMembers<'_> =
-        serde_json::from_str(raw).map_err(|e| format!("events[{index}] is not valid: {e}"))?;
+}
+
+/// Visits the batch array, checking each element as it is read.
+struct BatchVisitor<'s> {
+    /// The first invalid event's message; the parse then stops with a placeholder error.
+    invalid: &'s mut Option<String>,
+}
+
+impl<'de> Visitor<'de> for BatchVisitor<'_> {
+    type Value = Vec<InputEvent<'de>>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of event objects")
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut events = Vec::with_capacity(seq.size_hint().unwrap_or(1));
+        while let Some(element) = seq.next_element::<Element<'de>>()? {
+            let index = events.len();
+            let checked = match element {
+                Element::Object(members) => check_event(index, members),
+                Element::NotObject => Err(format!("events[{index}] must be a plain object")),
+            };
+            match checked {
+                Ok(event) => events.push(event),
+                Err(message) => {
+                    *self.invalid = Some(message);
+                    return Err(de::Error::custom("invalid event"));
+                }
+            }
+        }
+        Ok(events)
+    }
+}
+
+/// Decodes and checks a batch in one pass over its text. Errors name the argument and the
+/// index of the offending event.
+pub fn parse_batch(batch_json: &str) -> Result<Vec<InputEvent<'_>>, String> {
+    let mut invalid = None;
+    let mut deserializer = serde_json::Deserializer::from_str(batch_json);
+    let parsed = deserializer
+        .deserialize_seq(BatchVisitor {
+            invalid: &mut invalid,
+        })
+        .and_then(|events| deserializer.end().map(|()| events));
+    match (parsed, invalid) {
+        (_, Some(message)) => Err(message),
+        (Ok(events), None) => Ok(events),
+        (Err(e), None) => Err(format!("events must be an array of event objects ({e})")),
+    }
+}
+
+fn check_event(index: usize, members: RawMembers<'_>) -> Result<InputEvent<'_>, String> {
     let type_json = members
         .type_json
         .map(RawValue::get)

@@ -46,11 +46,15 @@ pub fn format_iso(ms: i64) -> String {
     out
 }
 
-/// Appends `count` decimal digits of `value` (zero-padded) to `out`.
-fn push_digits(out: &mut String, value: i64, count: u32) {
-    for position in (0..count).rev() {
-        let digit = (value / 10_i64.pow(position)) % 10;
-        out.push(char::from(b'0' + digit as u8));
+/// Appends the last `count` decimal digits of `value` (zero-padded) to `out`.
+fn push_digits(out: &mut String, mut value: i64, count: usize) {
+    let mut digits = [b'0'; 6];
+    for slot in digits.iter_mut().take(count).rev() {
+        *slot = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+    for &digit in digits.iter().take(count) {
+        out.push(char::from(digit));
     }
 }
 
