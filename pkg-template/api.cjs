@@ -234,7 +234,7 @@ function createApi(core, randomBytes) {
       const json = encodeEvents(events);
       let version;
       try {
-        version = this.#core.append(aggregateId, expectedVersion, json, Date.now());
+        version = this.#live().append(aggregateId, expectedVersion, json, Date.now());
         if (this.#suspends) version = await version;
       } catch (error) {
         throw fromCore(error);
@@ -248,7 +248,7 @@ function createApi(core, randomBytes) {
       const after = fromVersionArgument(fromVersion);
       let json;
       try {
-        json = this.#core.load(aggregateId, after);
+        json = this.#live().load(aggregateId, after);
         if (this.#suspends) json = await json;
       } catch (error) {
         throw fromCore(error);
@@ -261,7 +261,7 @@ function createApi(core, randomBytes) {
       checkAggregateId(aggregateId);
       let version;
       try {
-        version = this.#core.version(aggregateId);
+        version = this.#live().version(aggregateId);
         if (this.#suspends) version = await version;
       } catch (error) {
         throw fromCore(error);
@@ -274,7 +274,14 @@ function createApi(core, randomBytes) {
      * released by a FinalizationRegistry. Calls after free() reject.
      */
     free() {
-      this.#core.free();
+      this.#core?.free();
+      this.#core = undefined;
+    }
+
+    /** The live core, or a FREED error for a store after free(). */
+    #live() {
+      if (this.#core === undefined) throw new EventStoreError('FREED', 'this EventStore was freed with free() and cannot be used any more');
+      return this.#core;
     }
   }
 

@@ -88,11 +88,11 @@ export class EventStore<E extends EventInput = EventInput> {
   loadEvents(aggregateId: string, fromVersion?: number | null): Promise<RecordedEvent<E>[]>;
   /** The last event's version, or null if the stream does not exist. */
   getCurrentVersion(aggregateId: string): Promise<number | null>;
-  /** Releases the wasm memory now instead of at garbage collection. The store is unusable after. */
+  /** Releases the wasm memory now instead of at garbage collection. Later calls reject with code 'FREED'. */
   free(): void;
 }
 
-export type ErrorCode = 'INVALID_ARGUMENT' | 'CONFLICT' | 'STORAGE' | 'CORRUPT' | 'INTERNAL';
+export type ErrorCode = 'INVALID_ARGUMENT' | 'CONFLICT' | 'STORAGE' | 'CORRUPT' | 'FREED' | 'INTERNAL';
 
 /** Every failure of the store is an EventStoreError (a rejected Promise, never a throw). */
 export class EventStoreError extends Error {

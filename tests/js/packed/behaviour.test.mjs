@@ -538,3 +538,20 @@ describe('error classes', () => {
     assert.equal(await store.getCurrentVersion('e'), 0);
   });
 });
+
+describe('free()', () => {
+  test('releases the store: later calls reject with FREED, other stores are untouched', async () => {
+    const freed = new EventStore();
+    const other = new EventStore();
+    await freed.appendEvents('s', -1, [{ type: 'A' }]);
+    await other.appendEvents('s', -1, [{ type: 'B' }]);
+    freed.free();
+    freed.free(); // twice is harmless
+    for (const call of [() => freed.appendEvents('s', 0, [{ type: 'C' }]), () => freed.loadEvents('s'), () => freed.getCurrentVersion('s')]) {
+      const pending = call();
+      assert.ok(pending instanceof Promise);
+      await assert.rejects(pending, (e) => e instanceof EventStoreError && e.code === 'FREED');
+    }
+    assert.deepEqual((await other.loadEvents('s')).map((e) => e.type), ['B']);
+  });
+});
