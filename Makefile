@@ -2,11 +2,15 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: setup build demo test test-rust test-wasm test-js lint bench clean
+.PHONY: setup setup-browser build demo test test-rust test-wasm test-js test-browser test-demo lint bench bench-smoke clean
 
 ## Install what is missing (idempotent; quick when everything is there).
 setup:
 	./scripts/setup.sh
+
+## Install Debian chromium/chromedriver and the browser tests' npm dependencies if missing.
+setup-browser:
+	./scripts/setup.sh --browser
 
 ## Build the npm package into pkg/.
 build: setup
@@ -17,7 +21,7 @@ demo: build
 	node www/node-demo.mjs
 
 ## Install what is missing, then run every test.
-test: setup lint test-rust test-wasm test-js
+test: setup setup-browser lint test-rust test-wasm test-js test-browser bench-smoke
 
 lint:
 	cargo fmt --check
@@ -30,14 +34,23 @@ test-rust:
 
 ## wasm-bindgen-test of the bindings in Node.
 test-wasm:
-	wasm-pack test --node
+	wasm-pack test --node -- --test wasm_bindings
 
 ## node:test suites against the packed tarball installed in a temporary folder (ESM and CJS).
 test-js: build
 	./scripts/test-packed.sh
 
+## wasm-bindgen-test in headless Chromium, then the Playwright end-to-end tests of pkg/.
+test-browser: setup-browser build
+	./scripts/test-browser.sh
+
+## Benchmarks against named peers: prints tables, writes bench/results.json. Never fails on timing.
 bench: build
-	node bench/run.mjs
+	node --expose-gc bench/run.mjs
+
+## A tiny run of the benchmark harness, only to check that it works (figures meaningless).
+bench-smoke: build
+	node --expose-gc bench/run.mjs --quick --json "$$(mktemp -t wes-bench-XXXXXX.json)"
 
 clean:
 	rm -rf pkg target

@@ -54,11 +54,24 @@ if [ ! -d tests/js/node_modules ] || [ tests/js/package-lock.json -nt tests/js/n
   (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# The peers the benchmark measures against (pinned in bench/package-lock.json).
+if [ ! -d bench/node_modules ] || [ bench/package-lock.json -nt bench/node_modules/.package-lock.json ]; then
+  say "installing benchmark peers"
+  (cd bench && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 if [ "$want_browser" = 1 ]; then
   if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
     say "installing Debian chromium and chromium-driver"
     apt-get update
     DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver
+  fi
+  # playwright-core for the browser end-to-end tests; it drives the Debian Chromium above and
+  # downloads no browser of its own.
+  if [ ! -d tests/browser/node_modules/playwright-core ] \
+    || [ tests/browser/package-lock.json -nt tests/browser/node_modules/.package-lock.json ]; then
+    say "installing browser test dependencies"
+    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
   fi
 fi
 say "ok"
