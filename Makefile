@@ -16,12 +16,17 @@ setup-browser:
 build: setup
 	./scripts/build-pkg.sh
 
-## Build the package and run the Node demo against it.
-demo: build
-	node www/node-demo.mjs
+## Build the package, run the short Node tour, build the browser demo against the packed tarball
+## and serve it on 127.0.0.1 (prints the URL; Ctrl-C stops it).
+demo: setup
+	./scripts/demo.sh
+
+## End-to-end test of the browser demo in headless Chromium (playwright-core).
+test-demo: setup-browser build
+	./scripts/test-demo.sh
 
 ## Install what is missing, then run every test.
-test: setup setup-browser lint test-rust test-wasm test-js test-browser bench-smoke
+test: setup setup-browser lint test-rust test-wasm test-js test-browser test-demo bench-smoke
 
 lint:
 	cargo fmt --check

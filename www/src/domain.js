@@ -1,0 +1,117 @@
+// The shopping list domain, free of the DOM and of the store: state is a fold over the events,
+// and every user intent is turned into events by `decide` against the state this tab has loaded.
+// Keeping the intent (not the events) is what makes a retry after a conflict meaningful: the same
+// intent is decided again on the fresh state, and may give other events, or none.
+
+/** The lists (aggregates) the demo offers. Their ids are the aggregate ids in the store. */
+export const LISTS = [
+  { id: 'list-groceries', defaultName: 'Groceries' },
+  { id: 'list-hardware', defaultName: 'Hardware store' },
+  { id: 'list-party', defaultName: 'Weekend party' },
+];
+
+export function emptyState(defaultName) {
+  return { name: defaultName, items: new Map(), version: null };
+}
+
+/** Applies one recorded event; returns the same state object (mutated). Unknown types are kept in the log only. */
+export function apply(state, event) {
+  const { data } = event;
+  switch (event.type) {
+    case 'ItemAdded':
+      state.items.set(data.itemId, { id: data.itemId, name: data.name, checked: false, addedAt: event.occurredOn });
+      break;
+    case 'ItemChecked': {
+      const item = state.items.get(data.itemId);
+      if (item) item.checked = true;
+      break;
+    }
+    case 'ItemUnchecked': {
+      const item = state.items.get(data.itemId);
+      if (item) item.checked = false;
+      break;
+    }
+    case 'ItemRemoved':
+      state.items.delete(data.itemId);
+      break;
+    case 'ListRenamed':
+      state.name = data.name;
+      break;
+    default:
+      break;
+  }
+  state.version = event.version;
+  return state;
+}
+
+export function rebuild(defaultName, events) {
+  return events.reduce(apply, emptyState(defaultName));
+}
+
+/** Thrown by `decide` when an intent makes no sense on the given state. */
+export class IntentRejected extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'IntentRejected';
+  }
+}
+
+/**
+ * Turns an intent into the events that carry it out on `state`.
+ * Intents: { kind: 'add', name } | { kind: 'check', itemId, checked } | { kind: 'remove', itemId }
+ *        | { kind: 'rename', name }
+ * Returns [] when there is nothing to do (the state already says what the user wanted).
+ */
+export function decide(state, intent, newId = () => crypto.randomUUID()) {
+  switch (intent.kind) {
+    case 'add': {
+      const name = intent.name.trim();
+      if (!name) throw new IntentRejected('Type the name of an item first.');
+      if (name.length > 80) throw new IntentRejected('Item names are at most 80 characters.');
+      return [{ type: 'ItemAdded', data: { itemId: intent.itemId ?? newId(), name } }];
+    }
+    case 'check': {
+      const item = state.items.get(intent.itemId);
+      if (!item) throw new IntentRejected(`"${intent.label}" is no longer on the list.`);
+      if (item.checked === intent.checked) return [];
+      return [{ type: intent.checked ? 'ItemChecked' : 'ItemUnchecked', data: { itemId: item.id } }];
+    }
+    case 'remove': {
+      if (!state.items.has(intent.itemId)) return [];
+      return [{ type: 'ItemRemoved', data: { itemId: intent.itemId } }];
+    }
+    case 'rename': {
+      const name = intent.name.trim();
+      if (!name) throw new IntentRejected('A list needs a name.');
+      if (name.length > 60) throw new IntentRejected('List names are at most 60 characters.');
+      if (name === state.name) return [];
+      return [{ type: 'ListRenamed', data: { name } }];
+    }
+    default:
+      throw new IntentRejected(`Unknown intent ${intent.kind}`);
+  }
+}
+
+/** A short human description of an intent, for messages ("Add “milk”"). */
+export function describeIntent(intent) {
+  switch (intent.kind) {
+    case 'add': return `Add “${intent.name.trim()}”`;
+    case 'check': return `${intent.checked ? 'Check' : 'Uncheck'} “${intent.label}”`;
+    case 'remove': return `Remove “${intent.label}”`;
+    case 'rename': return `Rename the list to “${intent.name.trim()}”`;
+    default: return intent.kind;
+  }
+}
+
+/** A one-line summary of a recorded event's data for the log, resolving item ids to names. */
+export function describeEvent(event, names) {
+  const { data } = event;
+  switch (event.type) {
+    case 'ItemAdded': return `“${data.name}”`;
+    case 'ItemChecked':
+    case 'ItemUnchecked':
+    case 'ItemRemoved': return `“${names.get(data.itemId) ?? data.itemId}”`;
+    case 'ListRenamed': return `to “${data.name}”`;
+    default: return JSON.stringify(data);
+  }
+}
