@@ -7,8 +7,13 @@ import type { StorageAdapter, StoredRecord, AppendResult } from './index';
  */
 export class FileStorage implements StorageAdapter {
   static open(directory: string): Promise<FileStorage>;
-  /** What open() found and discarded: bytes of a torn write at the tail of the log. */
-  readonly recovery: { discardedBytes: number };
+  /**
+   * What open() found: bytes of a torn write cut off the tail of the log, and the pid of a dead
+   * process whose lock was taken over (null if none).
+   */
+  readonly recovery: { discardedBytes: number; staleLockPid: number | null };
+  /** The directory this storage holds (and locks). */
+  readonly directory: string;
   load(aggregateId: string, afterVersion: number): StoredRecord[] | Promise<StoredRecord[]>;
   version(aggregateId: string): number | Promise<number>;
   append(aggregateId: string, expectedVersion: number, records: StoredRecord[]): Promise<AppendResult>;

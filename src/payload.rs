@@ -122,6 +122,7 @@ pub fn write_trusted_event(out: &mut String, payload: &str) -> Result<(), Decode
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PayloadV1<'a> {
     v: u32,
     #[serde(rename = "aggregateId", borrow)]
@@ -181,6 +182,12 @@ pub fn write_verified_event(
             "payload says version {} but is stored as version {version}",
             decoded.version
         )));
+    }
+    // The common case: the members are exactly ours (serde refused unknown and duplicate ones)
+    // and hold what was asked for, `v` comes first, and the time is in canonical form. Member
+    // order means nothing to JSON, so such a payload is output as it is, without re-encoding.
+    if payload.starts_with(PREFIX) && decoded.occurred_on == time::format_iso(occurred_on_ms) {
+        return write_trusted_event(out, payload);
     }
     let mut id_json = String::with_capacity(aggregate_id.len() + 2);
     push_json_string(&mut id_json, aggregate_id);
@@ -260,11 +267,30 @@ mod tests {
             &payload.replace("\"v\":1", "\"v\":2"),
             &payload.replace("\"metadata\":{}", "\"metadata\":[]"),
             &payload.replace("1970-01-01T00:00:00.000Z", "soon"),
+            &payload.replace("\"metadata\":{}", "\"metadata\":{},\"extra\":1"),
+            &payload.replace("\"metadata\":{}", "\"metadata\":{},\"data\":2"),
         ] {
             assert!(matches!(
                 write_verified_event(&mut out, broken, "order-1", 2),
                 Err(DecodeError::Malformed(_))
             ));
+        }
+    }
+
+    #[test]
+    fn verified_output_is_canonical_even_for_reordered_or_respelled_payloads() {
+        let payload = sample("order-1", 2);
+        let mut expected = String::new();
+        write_trusted_event(&mut expected, &payload).unwrap();
+        // `v` last instead of first, then also a time in another zone.
+        let reordered = format!("{{{},\"v\":1}}", &payload[7..payload.len() - 1]);
+        let respelled = reordered.replace("1970-01-01T00:00:00.000Z", "1970-01-01T02:00:00+02:00");
+        let want: serde_json::Value = serde_json::from_str(&expected).unwrap();
+        for variant in [reordered, respelled] {
+            let mut out = String::new();
+            write_verified_event(&mut out, &variant, "order-1", 2).unwrap();
+            let got: serde_json::Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(got, want, "{variant}");
         }
     }
 

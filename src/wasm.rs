@@ -260,9 +260,17 @@ impl Storage for JsStorage {
             sink.reject("load() did not return an array of records");
             return Ok(());
         }
+        // The keys cross to JS once per load, not once per record.
+        let (version_key, payload_key) =
+            (JsValue::from_str("version"), JsValue::from_str("payload"));
         for record in Array::from(&records).iter() {
-            let version = get(&record, "version").as_ref().and_then(as_version);
-            let payload = get(&record, "payload").and_then(|p| p.as_string());
+            let version = Reflect::get(&record, &version_key)
+                .ok()
+                .as_ref()
+                .and_then(as_version);
+            let payload = Reflect::get(&record, &payload_key)
+                .ok()
+                .and_then(|p| p.as_string());
             match (version, payload) {
                 (Some(version), Some(payload)) => sink.push(version, &payload),
                 _ => {
@@ -294,10 +302,13 @@ impl Storage for JsStorage {
         records: RecordBatch,
     ) -> Result<AppendOutcome, StorageFailure> {
         let list = Array::new_with_length(records.len() as u32);
+        let (version_key, payload_key) =
+            (JsValue::from_str("version"), JsValue::from_str("payload"));
         for (index, (version, payload)) in records.iter().enumerate() {
             let item = JsValue::from(Object::new());
-            set(&item, "version", JsValue::from_f64(version as f64));
-            set(&item, "payload", JsValue::from_str(payload));
+            // Setting a data property on a fresh plain object cannot fail.
+            let _ = Reflect::set(&item, &version_key, &JsValue::from_f64(version as f64));
+            let _ = Reflect::set(&item, &payload_key, &JsValue::from_str(payload));
             list.set(index as u32, item);
         }
         let args = [

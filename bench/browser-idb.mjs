@@ -1,0 +1,127 @@
+// The persistent browser figures of `make bench`: IndexedDbStorage in headless Chromium against a
+// hand-written raw IndexedDB loop doing the same writes and reads, in one page, one run.
+//
+//   node bench/browser-idb.mjs [--quick] [--runs N]   (prints JSON on stdout; bench/run.mjs calls it)
+//
+// Reuses the browser tests' static server and Chromium launcher (Debian's Chromium through
+// playwright-core, installed by `./scripts/setup.sh --browser`).
+import { launchChromium } from '../tests/browser/harness.mjs';
+import { startServer } from '../tests/browser/server.mjs';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const runs = args.includes('--runs') ? Number(args[args.indexOf('--runs') + 1]) : quick ? 1 : 3;
+const sizes = quick ? { appends1: 50, appends100: 5, streams: 5 } : { appends1: 1000, appends100: 100, streams: 10 };
+
+/** Runs in the page: one measurement of ours and of the raw loop, for one batch size. */
+async function measure({ appends, batch, streams, tag, rawFirst }) {
+  const { EventStore, IndexedDbStorage } = await import('/pkg/web.mjs');
+  const makeEvent = (i) => ({ type: 'ItemAdded', data: { sku: `sku-${i}`, qty: i % 7, price: 12.5, tags: ['a', 'b'] } });
+  const done = (tx) => new Promise((resolve, reject) => {
+    tx.oncomplete = resolve;
+    tx.onabort = () => reject(tx.error);
+  });
+  const result = {};
+  let versions;
+  let start;
+  let loaded;
+
+  const runOurs = async () => {
+  // Ours: EventStore over IndexedDbStorage (durability 'strict', the default).
+  const storage = await IndexedDbStorage.open(`ours-${tag}`);
+  const store = new EventStore({ storage });
+  versions = new Array(streams).fill(-1);
+  start = performance.now();
+  for (let n = 0; n < appends; n++) {
+    const s = n % streams;
+    const events = Array.from({ length: batch }, (_, k) => makeEvent(n * batch + k));
+    await store.appendEvents(`stream-${s}`, versions[s], events);
+    versions[s] += batch;
+  }
+  result.oursAppend = (appends * batch) / ((performance.now() - start) / 1000);
+  start = performance.now();
+  loaded = 0;
+  for (let s = 0; s < streams; s++) loaded += (await store.loadEvents(`stream-${s}`)).length;
+  result.oursLoad = loaded / ((performance.now() - start) / 1000);
+  storage.close();
+
+  };
+
+  const runRaw = async () => {
+  // Raw: the same object store layout ([aggregateId, version] keys, a JSON string per event,
+  // one readwrite transaction per append with the same durability), with the version check
+  // read that any correct conditional append needs, but none of the store's other work.
+  const db = await new Promise((resolve, reject) => {
+    const request = indexedDB.open(`raw-${tag}`, 1);
+    request.onupgradeneeded = () => request.result.createObjectStore('records');
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  versions = new Array(streams).fill(-1);
+  start = performance.now();
+  for (let n = 0; n < appends; n++) {
+    const s = n % streams;
+    const id = `stream-${s}`;
+    const tx = db.transaction('records', 'readwrite', { durability: 'strict' });
+    const records = tx.objectStore('records');
+    const expected = versions[s];
+    records.openKeyCursor(IDBKeyRange.bound([id, 0], [id, Infinity]), 'prev').onsuccess = (e) => {
+      const last = e.target.result ? e.target.result.key[1] : -1;
+      if (last !== expected) throw new Error('raw loop out of step');
+      for (let k = 0; k < batch; k++) {
+        const version = expected + 1 + k;
+        records.add(JSON.stringify({ aggregateId: id, version, ...makeEvent(n * batch + k), metadata: {}, eventId: crypto.randomUUID(), occurredOn: new Date().toISOString() }), [id, version]);
+      }
+    };
+    await done(tx);
+    versions[s] += batch;
+  }
+  result.rawAppend = (appends * batch) / ((performance.now() - start) / 1000);
+  start = performance.now();
+  loaded = 0;
+  for (let s = 0; s < streams; s++) {
+    const tx = db.transaction('records', 'readonly');
+    const request = tx.objectStore('records').getAll(IDBKeyRange.bound([`stream-${s}`, 0], [`stream-${s}`, Infinity]));
+    await done(tx);
+    loaded += request.result.map((text) => JSON.parse(text)).length;
+  }
+  result.rawLoad = loaded / ((performance.now() - start) / 1000);
+  db.close();
+  };
+
+  // Alternate which goes first, so neither gets a warmer disk or JIT every time.
+  if (rawFirst) {
+    await runRaw();
+    await runOurs();
+  } else {
+    await runOurs();
+    await runRaw();
+  }
+  return result;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const server = await startServer();
+const browser = await launchChromium();
+try {
+  const out = {};
+  for (const [batch, appends] of [[1, sizes.appends1], [100, sizes.appends100]]) {
+    const samples = [];
+    for (let r = 0; r < runs; r++) {
+      // A new empty profile per run: no data left over from the run before.
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(`${server.url}/index.html`);
+      const sample = await page.evaluate(measure, { appends, batch, streams: sizes.streams, tag: `${batch}-${r}`, rawFirst: r % 2 === 1 });
+      if (!sample) throw new Error(`no figures from the page (batch ${batch})`);
+      samples.push(sample);
+      await context.close();
+    }
+    out[`batch${batch}`] = Object.fromEntries(Object.keys(samples[0]).map((k) => [k, median(samples.map((s) => s[k]))]));
+  }
+  process.stdout.write(JSON.stringify({ sizes, runs, ...out }));
+} finally {
+  await browser.close();
+  await server.close();
+}
