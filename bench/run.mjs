@@ -6,12 +6,14 @@
 // `make test` can check that the harness works; its figures mean nothing. Never fails on timing.
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync, statSync } from 'node:fs';
+import { readFileSync, writeFileSync, statSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { EventStore } from '../pkg/index.mjs';
+import { open as openFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { EventStore, FileStorage } from '../pkg/node.mjs';
 import { getInMemoryEventStore, STREAM_DOES_NOT_EXIST } from '@event-driven-io/emmett';
 import { EventStore as CastoreEventStore, EventType } from '@castore/core';
 import { InMemoryEventStorageAdapter } from '@castore/event-storage-adapter-in-memory';
@@ -28,8 +30,8 @@ const runs = Number(option('--runs', quick ? 1 : 5));
 const jsonPath = option('--json', join(here, 'results.json'));
 
 const SIZES = quick
-  ? { events: 2_000, streams: 20, bigStream: 5_000, memoryEvents: 5_000, latencyOps: 200 }
-  : { events: 100_000, streams: 1_000, bigStream: 1_000_000, memoryEvents: 1_000_000, latencyOps: 20_000 };
+  ? { events: 2_000, streams: 20, bigStream: 5_000, memoryEvents: 5_000, latencyOps: 200, fileAppends: 50, fileWriters: 10 }
+  : { events: 100_000, streams: 1_000, bigStream: 1_000_000, memoryEvents: 1_000_000, latencyOps: 20_000, fileAppends: 1_000, fileWriters: 100 };
 
 const gc = globalThis.gc ?? (() => {});
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -229,6 +231,74 @@ async function memoryChild(which) {
   }));
 }
 
+/**
+ * FileStorage in Node: sequential appends (each waits for its fdatasync), concurrent appends
+ * (group commit shares one flush), and loads after reopening; against a raw loop that appends
+ * the same bytes to a file and fdatasyncs each write (the floor for durable sequential appends).
+ */
+async function fileStorage() {
+  const dir = mkdtempSync(join(tmpdir(), 'wes-bench-'));
+  const events = (n, batch) => Array.from({ length: batch }, (_, k) => makeEvent(n * batch + k));
+  try {
+    const result = {};
+    let storage = await FileStorage.open(join(dir, 'ours'));
+    let store = new EventStore({ storage });
+    for (const batch of [1, 100]) {
+      const appends = batch === 1 ? SIZES.fileAppends : SIZES.fileAppends / 10;
+      const versions = new Array(10).fill(-1);
+      const start = performance.now();
+      for (let n = 0; n < appends; n++) {
+        const s = n % 10;
+        await store.appendEvents(`b${batch}-${s}`, versions[s], events(n, batch));
+        versions[s] += batch;
+      }
+      result[`append${batch}`] = (appends * batch) / ((performance.now() - start) / 1000);
+    }
+    // Concurrent writers, one stream each, batch 1: group commit.
+    const start = performance.now();
+    await Promise.all(Array.from({ length: SIZES.fileWriters }, async (_, w) => {
+      for (let n = 0; n < 20; n++) await store.appendEvents(`writer-${w}`, n - 1, events(n, 1));
+    }));
+    result.concurrent = (SIZES.fileWriters * 20) / ((performance.now() - start) / 1000);
+    await storage.close();
+    const reopenStart = performance.now();
+    storage = await FileStorage.open(join(dir, 'ours'));
+    result.reopenMs = performance.now() - reopenStart;
+    store = new EventStore({ storage });
+    const loadStart = performance.now();
+    let loaded = 0;
+    for (let pass = 0; pass < 3; pass++) {
+      for (let s = 0; s < 10; s++) loaded += (await store.loadEvents(`b100-${s}`)).length;
+    }
+    result.load = loaded / ((performance.now() - loadStart) / 1000);
+    await storage.close();
+
+    // The raw floor: the same JSON text per event, appended and fdatasynced per append.
+    const handle = await openFile(join(dir, 'raw.log'), 'a');
+    const rawStart = performance.now();
+    for (let n = 0; n < SIZES.fileAppends; n++) {
+      const line = `${JSON.stringify({ aggregateId: `b1-${n % 10}`, version: n, ...makeEvent(n), metadata: {}, eventId: randomUUID(), occurredOn: new Date().toISOString() })}\n`;
+      await handle.write(line);
+      await handle.datasync();
+    }
+    result.rawAppend1 = SIZES.fileAppends / ((performance.now() - rawStart) / 1000);
+    await handle.close();
+    return result;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** IndexedDbStorage against a raw IndexedDB loop, in headless Chromium (bench/browser-idb.mjs). */
+function indexedDb() {
+  if (!existsSync('/usr/bin/chromium') || !existsSync(join(here, '..', 'tests', 'browser', 'node_modules', 'playwright-core'))) {
+    return { skipped: 'needs Debian chromium and tests/browser dependencies (./scripts/setup.sh --browser)' };
+  }
+  const child = spawnSync(process.execPath, [join(here, 'browser-idb.mjs'), ...(quick ? ['--quick'] : ['--runs', String(Math.max(3, runs))])], { encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`browser bench failed: ${child.stderr}`);
+  return JSON.parse(child.stdout);
+}
+
 function wasmSize() {
   const path = join(here, '..', 'pkg', 'wasm', 'node', 'wasm_event_store_bg.wasm');
   const bytes = readFileSync(path);
@@ -244,7 +314,10 @@ async function main() {
   if (args.includes('--memory-child')) return memoryChild(option('--memory-child'));
   console.error(`wasm-event-store bench (${quick ? 'quick smoke run, figures meaningless' : `median of ${runs} runs`})`);
   const machine = { node: process.version, cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30) };
-  const results = { machine, sizes: SIZES, runs, throughput: await throughput(), latency: await latency(), memory: memory(), wasm: wasmSize() };
+  const results = {
+    machine, sizes: SIZES, runs, throughput: await throughput(), latency: await latency(), memory: memory(),
+    wasm: wasmSize(), fileStorage: await fileStorage(), indexedDb: indexedDb(),
+  };
 
   const [o, n, ...peers] = results.throughput;
   const bestPeer = (key) => peers.reduce((best, p) => (p[key] > best[key] ? p : best));
@@ -272,6 +345,26 @@ async function main() {
   for (const row of results.memory) {
     console.log(`| ${row.store} | ${fmt(row.bytesPerEvent)} | ${fmt(row.recordedJson)} | ${ratio(row.bytesPerEvent, row.recordedJson)} | ${fmt(row.inputJson)} | ${ratio(row.bytesPerEvent, row.inputJson)} |`);
   }
+  const f = results.fileStorage;
+  console.log('\nFileStorage in Node (events/s; every acknowledged append fdatasynced)');
+  console.log('| append, batch 1 | raw write+fdatasync loop | ratio | append, batch 100 | concurrent writers, batch 1 | load after reopen |');
+  console.log('|---:|---:|---:|---:|---:|---:|');
+  console.log(`| ${fmt(f.append1)} | ${fmt(f.rawAppend1)} | ${ratio(f.append1, f.rawAppend1)} | ${fmt(f.append100)} | ${fmt(f.concurrent)} (${SIZES.fileWriters} writers) | ${fmt(f.load)} |`);
+
+  const idb = results.indexedDb;
+  if (idb.skipped) {
+    console.log(`\nIndexedDbStorage: skipped (${idb.skipped})`);
+  } else {
+    console.log(`\nIndexedDbStorage in headless Chromium vs a raw IndexedDB loop (events/s, median of ${idb.runs}; durability 'strict')`);
+    console.log('| work | IndexedDbStorage | raw loop | ratio |');
+    console.log('|---|---:|---:|---:|');
+    for (const batch of [1, 100]) {
+      const b = idb[`batch${batch}`];
+      console.log(`| append, batch ${batch} | ${fmt(b.oursAppend)} | ${fmt(b.rawAppend)} | ${ratio(b.oursAppend, b.rawAppend)} |`);
+      console.log(`| load (${batch === 1 ? idb.sizes.appends1 / idb.sizes.streams : (idb.sizes.appends100 * 100) / idb.sizes.streams} events per stream) | ${fmt(b.oursLoad)} | ${fmt(b.rawLoad)} | ${ratio(b.oursLoad, b.rawLoad)} |`);
+    }
+  }
+
   console.log(`\nwasm: ${results.wasm.raw.toLocaleString('en-US')} bytes raw, ${results.wasm.gzip.toLocaleString('en-US')} bytes gzipped`);
   console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}`);
   writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
