@@ -8,9 +8,17 @@
 //! JS-only checks such as BigInt or cycles happen); the core validates it, stamps versions, ids and
 //! times, and encodes each event as a record payload (see [`payload`]). Loads emit a JSON array of
 //! recorded events that JS parses once, which gives every caller fresh objects.
+// No panic may reach JS (it would poison the instance): nothing that input can reach unwraps,
+// expects, panics or indexes out of bounds.
 #![cfg_attr(
     not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::string_slice
+    )
 )]
 
 pub mod error;

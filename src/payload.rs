@@ -47,7 +47,8 @@ pub fn push_json_string(out: &mut String, value: &str) {
             0x00..=0x1f => "",
             _ => continue,
         };
-        out.push_str(&value[start..i]);
+        // Escaped bytes are ASCII, so `start` and `i` are always character boundaries.
+        out.push_str(value.get(start..i).unwrap_or_default());
         if escape.is_empty() {
             let _ = write!(out, "\\u{byte:04x}");
         } else {
@@ -55,7 +56,7 @@ pub fn push_json_string(out: &mut String, value: &str) {
         }
         start = i + 1;
     }
-    out.push_str(&value[start..]);
+    out.push_str(value.get(start..).unwrap_or_default());
     out.push('"');
 }
 
