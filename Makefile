@@ -26,7 +26,7 @@ test-demo: setup-browser build
 	./scripts/test-demo.sh
 
 ## Install what is missing, then run every test.
-test: setup setup-browser lint test-rust test-wasm test-js test-browser test-demo bench-smoke
+test: setup setup-browser lint bench-smoke test-rust test-wasm test-js test-browser test-demo
 
 lint:
 	cargo fmt --check
