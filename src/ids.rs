@@ -2,17 +2,17 @@
 //!
 //! Seeding once (from `crypto.getRandomValues` in JS) and generating in wasm keeps id generation
 //! off the JS/wasm boundary: one crossing per store instead of one per event.
-use rand_chacha::ChaCha12Rng;
+use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
 pub struct IdGenerator {
-    rng: ChaCha12Rng,
+    rng: ChaCha8Rng,
 }
 
 impl IdGenerator {
     pub fn new(seed: [u8; 32]) -> Self {
         IdGenerator {
-            rng: ChaCha12Rng::from_seed(seed),
+            rng: ChaCha8Rng::from_seed(seed),
         }
     }
 

@@ -34,6 +34,8 @@ pub mod store;
 pub mod time;
 pub mod version;
 
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+mod alloc;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
