@@ -101,6 +101,11 @@ impl Storage for MemoryStorage {
         };
         let (text, ends) = records.parts();
         let base = stream.text.len();
+        // Grow by a quarter instead of doubling: a stream's buffer then carries at most 25% of
+        // unused capacity (12% on average) instead of up to 100%, for a few more copies.
+        if stream.text.capacity() - base < text.len() {
+            stream.text.reserve_exact(text.len().max(base / 4));
+        }
         stream.text.push_str(text);
         stream.ends.extend(ends.iter().map(|end| base + end));
         Ok(AppendOutcome::Appended)
