@@ -36,6 +36,14 @@ function invalid(message, cause) {
 
 /** A core error (a plain Error with `code`) as the public typed error. */
 function fromCore(error) {
+  try {
+    return fromCoreUnguarded(error);
+  } catch (unreadable) {
+    return new EventStoreError('INTERNAL', `internal error in the event store: ${messageOf(error)}`, { cause: unreadable });
+  }
+}
+
+function fromCoreUnguarded(error) {
   if (error instanceof EventStoreError) return error;
   const code = error !== null && typeof error === 'object' ? error.code : undefined;
   if (code === 'CONFLICT') {
@@ -48,19 +56,34 @@ function fromCore(error) {
     return wrapped;
   }
   // A wasm trap or anything unforeseen: still an EventStoreError, never a raw value.
-  const message = error instanceof Error ? error.message : String(error);
-  return new EventStoreError('INTERNAL', `internal error in the event store: ${message}`, { cause: error });
+  return new EventStoreError('INTERNAL', `internal error in the event store: ${messageOf(error)}`, { cause: error });
 }
 
+/** Describes a value for a message without trusting it: proxies and getters may throw. */
 function describe(value) {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  switch (typeof value) {
-    case 'string': return value === '' ? 'an empty string' : 'a string';
-    case 'number': return String(value);
-    case 'bigint': return `a bigint (${value}n)`;
-    case 'undefined': return 'undefined';
-    default: return `a ${typeof value}`;
+  try {
+    if (value === null) return 'null';
+    if (Array.isArray(value)) return 'an array';
+    switch (typeof value) {
+      case 'string': return value === '' ? 'an empty string' : 'a string';
+      case 'number': return String(value);
+      case 'bigint': return `a bigint (${value}n)`;
+      case 'undefined': return 'undefined';
+      case 'object': return `an object (${value.constructor?.name ?? 'no constructor'})`;
+      default: return `a ${typeof value}`;
+    }
+  } catch {
+    return 'an unreadable value';
+  }
+}
+
+/** The message of something thrown, whatever was thrown. */
+function messageOf(error) {
+  try {
+    if (typeof error?.message === 'string') return error.message;
+    return String(error);
+  } catch {
+    return 'an unprintable value';
   }
 }
 
@@ -87,9 +110,11 @@ function isPlainObject(value) {
 // arrays (Map, Set, class instances...). Undefined object members are dropped, as JSON does;
 // values with toJSON (Date) are stored as its result.
 //
-// The common case is checked by a plain walk (checkValue) followed by one JSON.stringify without
-// a replacer, which keeps V8's fast serialiser. Values nested deeper than FAST_DEPTH (or cyclic)
-// go through the replacer path, which is slower but reports cycles precisely.
+// Every value is read exactly once: a getter, proxy or toJSON that answers differently on a
+// second read cannot slip past the checks. The common case copies the batch into plain data
+// while checking it (copyValue), then serialises the copy with JSON.stringify without a
+// replacer, which keeps V8's fast serialiser. Values nested deeper than FAST_DEPTH (or cyclic)
+// go through JSON.stringify with a checking replacer instead, which also reads each value once.
 const FAST_DEPTH = 64;
 
 class Unfaithful {
@@ -98,41 +123,46 @@ class Unfaithful {
 const TOO_DEEP = new Unfaithful('too deep for the fast check');
 
 function unfaithful(value, key) {
-  const what = value !== null && typeof value === 'object'
-    ? `a ${value.constructor?.name ?? 'non-plain'} object`
-    : describe(value);
-  return new Unfaithful(`holds ${what} at ${JSON.stringify(String(key))}, which JSON cannot carry faithfully (only plain objects, arrays, finite numbers, strings, booleans and null)`);
+  return new Unfaithful(`holds ${describe(value)} at ${JSON.stringify(String(key))}, which JSON cannot carry faithfully (only plain objects, arrays, finite numbers, strings, booleans and null)`);
 }
 
-function checkValue(value, key, depth, inArray) {
+function invalidDate(key) {
+  return new Unfaithful(`holds an invalid Date at ${JSON.stringify(String(key))}`);
+}
+
+/** Sets a member of a fresh plain object; `__proto__` would otherwise set the prototype. */
+function setMember(target, key, value) {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}
+
+/** The value as plain JSON data, checked; undefined for a member JSON leaves out. */
+function copyValue(value, key, depth, inArray) {
   switch (typeof value) {
     case 'string':
     case 'boolean':
-      return;
+      return value;
     case 'number':
-      if (Number.isFinite(value)) return;
+      if (Number.isFinite(value)) return value;
       break;
     case 'undefined':
-      if (!inArray) return; // a member left out, as JSON does
+      if (!inArray) return undefined; // a member left out, as JSON does
       break;
     case 'object': {
-      if (value === null) return;
+      if (value === null) return null;
       if (depth > FAST_DEPTH) throw TOO_DEEP;
+      const toJSON = value.toJSON;
+      if (typeof toJSON === 'function') {
+        if (value instanceof Date && Number.isNaN(value.getTime())) throw invalidDate(key);
+        return copyValue(toJSON.call(value, String(key)), key, depth + 1, inArray);
+      }
       if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) checkValue(value[i], i, depth + 1, true);
-        return;
+        const length = value.length;
+        const out = new Array(length);
+        for (let i = 0; i < length; i++) out[i] = copyValue(value[i], i, depth + 1, true);
+        return out;
       }
-      if (isPlainObject(value)) {
-        for (const member in value) checkValue(value[member], member, depth + 1, false);
-        return;
-      }
-      if (typeof value.toJSON === 'function') {
-        if (value instanceof Date && Number.isNaN(value.getTime())) {
-          throw new Unfaithful(`holds an invalid Date at ${JSON.stringify(String(key))}`);
-        }
-        checkValue(value.toJSON(String(key)), key, depth + 1, inArray);
-        return;
-      }
+      if (isPlainObject(value)) return copyMembers(value, depth + 1);
       break;
     }
     default:
@@ -141,50 +171,78 @@ function checkValue(value, key, depth, inArray) {
   throw unfaithful(value, key);
 }
 
-/** JSON.stringify with the same checks as checkValue, through a replacer: for the deep cases. */
+function copyMembers(object, depth) {
+  const out = {};
+  for (const member of Object.keys(object)) {
+    const copy = copyValue(object[member], member, depth, false);
+    if (copy !== undefined) setMember(out, member, copy);
+  }
+  return out;
+}
+
+function isEvent(event) {
+  return event !== null && typeof event === 'object' && !Array.isArray(event) && isPlainObject(event);
+}
+
+/** JSON.stringify with the same checks as copyValue, in a replacer: for the deep cases. */
 function stringifyChecked(events, at) {
   return JSON.stringify(events, function replacer(key, value) {
     if (this === events) {
       at.index = Number(key);
-      if (value === null || typeof value !== 'object' || Array.isArray(value) || !isPlainObject(value)) {
-        throw new Unfaithful(`must be a plain object, got ${describe(value)}`);
-      }
+      if (!isEvent(value)) throw new Unfaithful(`must be a plain object, got ${describe(value)}`);
       return value;
     }
-    if (value !== null && typeof value === 'object' && !Array.isArray(value) && !isPlainObject(value)) {
+    if (value === null) {
+      // toJSON already ran: an invalid Date arrives as null. Telling it apart from a real null
+      // needs the original, read once more.
+      if (this[key] instanceof Date) throw invalidDate(key);
+      return value;
+    }
+    if (typeof value === 'object') {
+      if (Array.isArray(value) || isPlainObject(value)) return value;
       throw unfaithful(value, key);
     }
-    if (value === null && this[key] instanceof Date) throw new Unfaithful(`holds an invalid Date at ${JSON.stringify(key)}`);
-    if (value === null || typeof value === 'object') return value;
-    checkValue(value, key, 0, Array.isArray(this));
-    return value;
+    return copyValue(value, key, 0, Array.isArray(this));
   });
+}
+
+function isUnfaithful(error) {
+  try {
+    return error instanceof Unfaithful;
+  } catch {
+    return false; // a revoked proxy was thrown
+  }
 }
 
 /** The batch as JSON text, or an INVALID_ARGUMENT error naming the event's index. */
 function encodeEvents(events) {
-  if (!Array.isArray(events)) {
-    throw invalid(`events must be an array of events, got ${describe(events)}`);
-  }
   const at = { index: 0 };
+  let listed = false;
   try {
+    if (!Array.isArray(events)) {
+      throw new Unfaithful(`must be an array of events, got ${describe(events)}`);
+    }
+    listed = true;
     try {
-      for (; at.index < events.length; at.index++) {
+      const length = events.length;
+      const copy = new Array(length);
+      for (; at.index < length; at.index++) {
         const event = events[at.index];
-        if (event === null || typeof event !== 'object' || Array.isArray(event) || !isPlainObject(event)) {
-          throw new Unfaithful(`must be a plain object, got ${describe(event)}`);
-        }
-        for (const member in event) checkValue(event[member], member, 1, false);
+        if (!isEvent(event)) throw new Unfaithful(`must be a plain object, got ${describe(event)}`);
+        copy[at.index] = copyMembers(event, 1);
       }
-      return JSON.stringify(events);
+      return JSON.stringify(copy);
     } catch (error) {
       if (error !== TOO_DEEP) throw error;
+      at.index = 0;
       return stringifyChecked(events, at);
     }
   } catch (error) {
-    if (error instanceof Unfaithful) throw invalid(`events[${at.index}] ${error.message}`);
+    if (isUnfaithful(error)) {
+      throw invalid(listed ? `events[${at.index}] ${error.message}` : `events ${error.message}`);
+    }
     // Cycles, throwing getters, hostile proxies, nesting too deep for the stack.
-    throw invalid(`events[${at.index}] cannot be serialised: ${error instanceof Error ? error.message : String(error)}`, error);
+    throw invalid(listed ? `events[${at.index}] cannot be serialised: ${messageOf(error)}` : `events cannot be read: ${messageOf(error)}`, error);
   }
 }
 
@@ -212,7 +270,12 @@ function createApi(core, randomBytes) {
       if (options !== undefined && (options === null || typeof options !== 'object')) {
         throw invalid(`options must be an object, got ${describe(options)}`);
       }
-      const storage = options?.storage;
+      let storage;
+      try {
+        storage = options?.storage;
+      } catch (error) {
+        throw invalid(`options.storage cannot be read: ${messageOf(error)}`, error);
+      }
       try {
         // Without storage the in-memory core; with it, the core over the host's adapter (which
         // checks the adapter's shape and names a missing method).
@@ -227,6 +290,7 @@ function createApi(core, randomBytes) {
 
     /** Appends `events` if the stream is at `expectedVersion`; resolves to the new version. */
     async appendEvents(aggregateId, expectedVersion, events) {
+      EventStore.#checkReceiver(this, 'appendEvents');
       checkAggregateId(aggregateId);
       if (typeof expectedVersion !== 'number') {
         throw invalid(`expectedVersion must be an integer from -1 to ${Number.MAX_SAFE_INTEGER}, got ${describe(expectedVersion)}`);
@@ -244,6 +308,7 @@ function createApi(core, randomBytes) {
 
     /** The events with version > fromVersion (all when omitted), oldest first. */
     async loadEvents(aggregateId, fromVersion) {
+      EventStore.#checkReceiver(this, 'loadEvents');
       checkAggregateId(aggregateId);
       const after = fromVersionArgument(fromVersion);
       let json;
@@ -258,6 +323,7 @@ function createApi(core, randomBytes) {
 
     /** The stream's last version, or null if it does not exist. */
     async getCurrentVersion(aggregateId) {
+      EventStore.#checkReceiver(this, 'getCurrentVersion');
       checkAggregateId(aggregateId);
       let version;
       try {
@@ -274,8 +340,16 @@ function createApi(core, randomBytes) {
      * released by a FinalizationRegistry. Calls after free() reject.
      */
     free() {
+      EventStore.#checkReceiver(this, 'free');
       this.#core?.free();
       this.#core = undefined;
+    }
+
+    /** A method called on something else (a detached method, `.call(other)`) is bad input. */
+    static #checkReceiver(store, method) {
+      if (store === null || typeof store !== 'object' || !(#suspends in store)) {
+        throw invalid(`EventStore.prototype.${method} was called on ${describe(store)}, not on an EventStore`);
+      }
     }
 
     /** The live core, or a FREED error for a store after free(). */

@@ -161,11 +161,16 @@ impl Cause for StorageFailure {
 
 impl StorageFailure {
     fn thrown(method: &str, cause: JsValue) -> Self {
+        // Read the message through Reflect (which reports a throwing getter or a revoked proxy
+        // as an error) rather than `instanceof Error`, which would throw right through the wasm.
         let detail = cause
-            .dyn_ref::<JsError>()
-            .map(|e| String::from(e.message()))
-            .or_else(|| cause.as_string())
-            .unwrap_or_else(|| "a non-Error value".to_string());
+            .as_string()
+            .or_else(|| {
+                Reflect::get(&cause, &JsValue::from_str("message"))
+                    .ok()
+                    .and_then(|m| m.as_string())
+            })
+            .unwrap_or_else(|| format!("a thrown {}", type_name(&cause)));
         StorageFailure {
             message: format!("storage adapter's {method}() failed: {detail}"),
             cause: Some(cause),
@@ -231,6 +236,24 @@ impl JsStorage {
     }
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// `Array.isArray`, which throws for a revoked proxy: imported with `catch` so that an
+    /// adapter's hostile answer becomes an error value instead of an exception through the wasm.
+    #[wasm_bindgen(js_namespace = Array, js_name = isArray, catch)]
+    fn is_array(value: &JsValue) -> Result<bool, JsValue>;
+}
+
+/// What an adapter's answer is, for messages, without touching it (`typeof` runs no JS code;
+/// formatting the value itself could call its getters).
+fn type_name(value: &JsValue) -> String {
+    if value.is_null() {
+        "null".to_string()
+    } else {
+        value.js_typeof().as_string().unwrap_or_default()
+    }
+}
+
 fn as_version(value: &JsValue) -> Option<i64> {
     value
         .as_f64()
@@ -256,14 +279,24 @@ impl Storage for JsStorage {
             JsValue::from_f64(after_version as f64),
         ];
         let records = self.call("load", &self.load, &args).await?;
-        if !Array::is_array(&records) {
+        // Every read of the answer goes through calls that report a throw as a value: it may be
+        // a proxy whose traps throw.
+        let length = match is_array(&records) {
+            Ok(true) => get(&records, "length").and_then(|l| l.as_f64()),
+            _ => None,
+        };
+        let Some(length) = length.filter(|l| *l >= 0.0 && *l <= f64::from(u32::MAX)) else {
             sink.reject("load() did not return an array of records");
             return Ok(());
-        }
+        };
         // The keys cross to JS once per load, not once per record.
         let (version_key, payload_key) =
             (JsValue::from_str("version"), JsValue::from_str("payload"));
-        for record in Array::from(&records).iter() {
+        for index in 0..length as u32 {
+            let Ok(record) = Reflect::get_u32(&records, index) else {
+                sink.reject(format!("reading record {index} of load()'s answer threw"));
+                break;
+            };
             let version = Reflect::get(&record, &version_key)
                 .ok()
                 .as_ref()
@@ -290,7 +323,8 @@ impl Storage for JsStorage {
             .await?;
         as_version(&value).ok_or_else(|| {
             StorageFailure::contract(format!(
-                "storage adapter's version() returned {value:?}; expected an integer from -1"
+                "storage adapter's version() returned a {}; expected an integer from -1",
+                type_name(&value)
             ))
         })
     }
@@ -325,8 +359,9 @@ impl Storage for JsStorage {
                 Ok(AppendOutcome::Conflict { actual_version })
             }
             _ => Err(StorageFailure::contract(format!(
-                "storage adapter's append() returned {answer:?}; expected {{ ok: true }} or \
-                 {{ ok: false, actualVersion }} with actualVersion other than {expected_version}"
+                "storage adapter's append() returned a {} that is neither {{ ok: true }} nor \
+                 {{ ok: false, actualVersion }} with actualVersion other than {expected_version}",
+                type_name(&answer)
             ))),
         }
     }
