@@ -85,7 +85,7 @@ impl Storage for MemoryStorage {
         &self,
         aggregate_id: &str,
         expected_version: i64,
-        records: RecordBatch,
+        records: &RecordBatch,
     ) -> Result<AppendOutcome, Infallible> {
         let mut streams = self.streams.borrow_mut();
         let actual_version = streams.get(aggregate_id).map_or(-1, Stream::version);

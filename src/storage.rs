@@ -20,6 +20,20 @@ impl RecordBatch {
         }
     }
 
+    /// Empties the batch for reuse, keeping its buffers, for records from `first_version`.
+    pub fn reset(&mut self, first_version: i64, events: usize, bytes: usize) {
+        self.first_version = first_version;
+        self.text.clear();
+        self.ends.clear();
+        self.text.reserve(bytes);
+        self.ends.reserve(events);
+    }
+
+    /// Bytes the batch holds on to.
+    pub fn capacity(&self) -> usize {
+        self.text.capacity() + self.ends.capacity() * std::mem::size_of::<usize>()
+    }
+
     /// Adds the next record; `write` appends its payload to the buffer.
     pub fn push_with(&mut self, write: impl FnOnce(&mut String)) {
         write(&mut self.text);
@@ -102,7 +116,7 @@ pub trait Storage {
         &self,
         aggregate_id: &str,
         expected_version: i64,
-        records: RecordBatch,
+        records: &RecordBatch,
     ) -> Result<AppendOutcome, Self::Error>;
 }
 

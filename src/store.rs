@@ -1,6 +1,6 @@
 //! The event store: the contract of `appendEvents`, `loadEvents` and `getCurrentVersion` over
 //! any [`Storage`].
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use crate::error::StoreError;
 use crate::event::{self, InputEvent};
@@ -17,7 +17,13 @@ pub struct EventStore<S> {
     ids: RefCell<IdGenerator>,
     // Serialises operations per aggregate when the storage can suspend.
     locks: KeyedLock,
+    // A record batch kept between appends so that its buffers are reused, not reallocated.
+    // Taken out for the length of an append (never borrowed across an await).
+    spare: Cell<Option<RecordBatch>>,
 }
+
+/// Batches larger than this are not kept for reuse, so one huge append does not pin memory.
+const SPARE_BATCH_BYTES: usize = 64 * 1024;
 
 type Result<T, S> = std::result::Result<T, StoreError<<S as Storage>::Error>>;
 
@@ -38,6 +44,7 @@ impl<S: Storage> EventStore<S> {
             storage,
             ids: RefCell::new(IdGenerator::new(seed)),
             locks: KeyedLock::default(),
+            spare: Cell::new(None),
         }
     }
 
@@ -78,10 +85,14 @@ impl<S: Storage> EventStore<S> {
         let overflows = expected_version + count > MAX_SAFE_INTEGER;
         let outcome = if count > 0 && !overflows {
             let records = self.encode(aggregate_id, expected_version, &events, now_ms);
-            self.storage
-                .append(aggregate_id, expected_version, records)
-                .await
-                .map_err(StoreError::Storage)?
+            let outcome = self
+                .storage
+                .append(aggregate_id, expected_version, &records)
+                .await;
+            if records.capacity() <= SPARE_BATCH_BYTES {
+                self.spare.set(Some(records));
+            }
+            outcome.map_err(StoreError::Storage)?
         } else {
             let actual_version = self
                 .storage
@@ -132,7 +143,8 @@ impl<S: Storage> EventStore<S> {
                     + e.event_id_json.map_or(38, str::len)
             })
             .sum();
-        let mut batch = RecordBatch::new(expected_version + 1, events.len(), bytes);
+        let mut batch = self.spare.take().unwrap_or_default();
+        batch.reset(expected_version + 1, events.len(), bytes);
         let mut ids = self.ids.borrow_mut();
         let mut generated = String::with_capacity(38);
         let now_ms = now_ms.clamp(-time::MAX_MS, time::MAX_MS);

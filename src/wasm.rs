@@ -333,7 +333,7 @@ impl Storage for JsStorage {
         &self,
         aggregate_id: &str,
         expected_version: i64,
-        records: RecordBatch,
+        records: &RecordBatch,
     ) -> Result<AppendOutcome, StorageFailure> {
         let list = Array::new_with_length(records.len() as u32);
         let (version_key, payload_key) =

@@ -94,7 +94,7 @@ impl Storage for FaultyStorage {
         &self,
         id: &str,
         expected: i64,
-        records: RecordBatch,
+        records: &RecordBatch,
     ) -> Result<AppendOutcome, &'static str> {
         if self.fails() {
             return Err("injected append failure");
