@@ -300,7 +300,7 @@ function indexedDb() {
   if (!existsSync('/usr/bin/chromium') || !existsSync(join(here, '..', 'tests', 'browser', 'node_modules', 'playwright-core'))) {
     return { skipped: 'needs Debian chromium and tests/browser dependencies (./scripts/setup.sh --browser)' };
   }
-  const child = spawnSync(process.execPath, [join(here, 'browser-idb.mjs'), ...(quick ? ['--quick'] : ['--runs', String(Math.max(3, runs))])], { encoding: 'utf8' });
+  const child = spawnSync(process.execPath, [join(here, 'browser-idb.mjs'), ...(quick ? ['--quick'] : ['--runs', String(runs % 2 ? runs + 1 : runs)])], { encoding: 'utf8' });
   if (child.status !== 0) throw new Error(`browser bench failed: ${child.stderr}`);
   return JSON.parse(child.stdout);
 }

@@ -109,18 +109,13 @@ class IndexedDbStorage {
           result = { ok: false, actualVersion };
           return; // nothing written; the transaction completes empty
         }
-        for (const record of records) {
-          const add = store.add(record.payload, [aggregateId, record.version]);
-          add.onerror = (event) => {
-            if (add.error?.name === 'ConstraintError') {
-              raced = true;
-              event.preventDefault();
-              tx.abort();
-            }
-          };
-        }
+        for (const record of records) store.add(record.payload, [aggregateId, record.version]);
         result = { ok: true };
       });
+      // A failed add() bubbles its error here; left unhandled, it aborts the transaction.
+      tx.onerror = (event) => {
+        if (event.target?.error?.name === 'ConstraintError') raced = true;
+      };
       tx.oncomplete = () => resolve(result);
       tx.onabort = () => {
         if (raced) {
