@@ -64,8 +64,14 @@ impl KeyedLock {
             return;
         }
         let serving = queue.serving;
-        if let Some(pos) = queue.waiters.iter().position(|(t, _)| *t == serving) {
-            let (_, waker) = queue.waiters.swap_remove(pos);
+        let next = queue
+            .waiters
+            .iter()
+            .position(|(t, _)| *t == serving)
+            .map(|pos| queue.waiters.swap_remove(pos).1);
+        // Wake only after the borrow ends: an executor may poll the woken future right away.
+        drop(queues);
+        if let Some(waker) = next {
             waker.wake();
         }
     }
@@ -82,6 +88,10 @@ impl<'a> Future for Acquire<'a> {
     type Output = Guard<'a>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Guard<'a>> {
+        if self.acquired {
+            // Polled again after it completed: never hand out a second guard.
+            return Poll::Pending;
+        }
         let mut queues = self.lock.queues.borrow_mut();
         let Some(queue) = queues.get_mut(&self.key) else {
             // Cannot happen while this ticket is outstanding; fail open rather than hang.

@@ -210,13 +210,9 @@ impl<'a> RecordSink<'a> {
         }
     }
 
-    /// Number of records accepted so far.
-    pub fn len(&self) -> usize {
-        self.count
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
+    /// Whether a problem was found already (then every further record is ignored).
+    pub fn is_corrupt(&self) -> bool {
+        self.corruption.is_some()
     }
 
     /// The JSON array of recorded events, or the first corruption met.

@@ -227,7 +227,14 @@ impl JsStorage {
             .apply(&self.adapter, &list)
             .map_err(|e| StorageFailure::thrown(name, e))?;
         if value.is_object() || value.is_function() {
-            JsFuture::from(Promise::resolve(&value))
+            // Settle a fresh native Promise with the answer rather than calling
+            // `Promise.resolve(answer)`: that returns a native Promise as it is and then calls its
+            // own (possibly throwing) `then` from here, and reads its `constructor`. A resolve
+            // function reads `then` itself and turns every throw into a rejection.
+            let settled = Promise::new(&mut |resolve, _reject| {
+                let _ = resolve.call1(&JsValue::UNDEFINED, &value);
+            });
+            JsFuture::from(settled)
                 .await
                 .map_err(|e| StorageFailure::thrown(name, e))
         } else {
@@ -293,6 +300,9 @@ impl Storage for JsStorage {
         let (version_key, payload_key) =
             (JsValue::from_str("version"), JsValue::from_str("payload"));
         for index in 0..length as u32 {
+            if sink.is_corrupt() {
+                break; // the rest cannot make the answer valid; don't walk a huge hostile array
+            }
             let Ok(record) = Reflect::get_u32(&records, index) else {
                 sink.reject(format!("reading record {index} of load()'s answer threw"));
                 break;

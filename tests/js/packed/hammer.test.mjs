@@ -957,6 +957,8 @@ describe('freed stores and stores over hostile adapters', () => {
     'version() throws a revoked Proxy': ['getCurrentVersion', 'STORAGE'],
     'version() throws an object whose property reads throw': ['getCurrentVersion', 'STORAGE'],
     'version() rejects with undefined': ['getCurrentVersion', 'STORAGE'],
+    'version() answers a native Promise whose own then throws': ['getCurrentVersion', 'STORAGE'],
+    'version() answers a native Promise whose constructor getter throws': ['getCurrentVersion', 'STORAGE'],
     'append() answers an object whose property reads throw': ['appendEvents', 'STORAGE'],
     'append() answers { ok: an object whose property reads throw }': ['appendEvents', 'STORAGE'],
     'append() answers { ok: false, actualVersion: a revoked Proxy }': ['appendEvents', 'STORAGE'],
@@ -1005,6 +1007,20 @@ describe('freed stores and stores over hostile adapters', () => {
       'version() throws a revoked Proxy': { version: () => { throw revokedProxy(); } },
       'version() throws an object whose property reads throw': { version: () => { throw sneaky(); } },
       'version() rejects with undefined': { version: () => Promise.reject(undefined) }, // eslint-disable-line prefer-promise-reject-errors
+      'version() answers a native Promise whose own then throws': {
+        version: () => {
+          const p = Promise.resolve(0);
+          p.then = () => { throw new Error('own then exploded'); };
+          return p;
+        },
+      },
+      'version() answers a native Promise whose constructor getter throws': {
+        version: () => {
+          const p = Promise.resolve(0);
+          Object.defineProperty(p, 'constructor', { get() { throw new Error('constructor exploded'); } });
+          return p;
+        },
+      },
       'append() answers an object whose property reads throw': { append: () => sneaky() },
       'append() answers { ok: an object whose property reads throw }': { append: () => ({ ok: sneaky() }) },
       'append() answers { ok: false, actualVersion: a revoked Proxy }': { append: () => ({ ok: false, actualVersion: revokedProxy() }) },
