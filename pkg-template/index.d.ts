@@ -84,7 +84,7 @@ export class EventStore<E extends EventInput = EventInput> {
    * Rejects with EventStoreConflictError on a version mismatch, EventStoreError otherwise.
    */
   appendEvents(aggregateId: string, expectedVersion: number, events: readonly (E & EventEnvelopeInput)[]): Promise<number | null>;
-  /** Events with version > fromVersion (all when omitted, null or negative), oldest first. */
+  /** Events with version > fromVersion (all when omitted, null or a negative integer), oldest first. */
   loadEvents(aggregateId: string, fromVersion?: number | null): Promise<RecordedEvent<E>[]>;
   /** The last event's version, or null if the stream does not exist. */
   getCurrentVersion(aggregateId: string): Promise<number | null>;
@@ -94,9 +94,17 @@ export class EventStore<E extends EventInput = EventInput> {
 
 export type ErrorCode = 'INVALID_ARGUMENT' | 'CONFLICT' | 'STORAGE' | 'CORRUPT' | 'FREED' | 'INTERNAL';
 
-/** Every failure of the store is an EventStoreError (a rejected Promise, never a throw). */
+/**
+ * Every failure of the store is an EventStoreError: a rejected Promise from the methods (the
+ * constructor throws one for bad options).
+ */
 export class EventStoreError extends Error {
   readonly code: ErrorCode;
+  /** With code 'STORAGE': what the adapter threw or rejected with. */
+  readonly cause?: unknown;
+  /** With code 'CORRUPT': the stream and the version at which its records could not be used. */
+  readonly aggregateId?: string;
+  readonly version?: number;
 }
 
 /** The stream was not at the expected version; nothing was written. */

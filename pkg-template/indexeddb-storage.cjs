@@ -37,9 +37,13 @@ class IndexedDbStorage {
    * fake-indexeddb's in Node). options.durability: 'strict' (default: acknowledged appends are
    * flushed to disk) or 'relaxed' (faster; a crash of the OS may lose the last appends).
    */
-  static async open(name, options = {}) {
-    const factory = options.indexedDB ?? globalThis.indexedDB;
-    const KeyRange = options.IDBKeyRange ?? globalThis.IDBKeyRange;
+  static async open(name, options) {
+    const { indexedDB: given, IDBKeyRange: givenKeyRange, durability = 'strict' } = options ?? {};
+    const factory = given ?? globalThis.indexedDB;
+    const KeyRange = givenKeyRange ?? globalThis.IDBKeyRange;
+    if (durability !== 'strict' && durability !== 'relaxed') {
+      throw new TypeError(`IndexedDbStorage.open: durability must be 'strict' or 'relaxed', got ${String(durability)}`);
+    }
     if (!factory || !KeyRange) {
       throw new Error('IndexedDbStorage: IndexedDB is not available here (pass options.indexedDB and options.IDBKeyRange)');
     }
@@ -53,7 +57,7 @@ class IndexedDbStorage {
     const db = await requestResult(request);
     // Let a newer version of the app upgrade the schema from another tab instead of blocking it.
     db.onversionchange = () => db.close();
-    return new IndexedDbStorage(db, KeyRange, options.durability ?? 'strict');
+    return new IndexedDbStorage(db, KeyRange, durability);
   }
 
   #stream(aggregateId, afterVersion = -1) {

@@ -14,8 +14,9 @@ export class FileStorage implements StorageAdapter {
   readonly recovery: { discardedBytes: number; staleLockPid: number | null };
   /** The directory this storage holds (and locks). */
   readonly directory: string;
-  load(aggregateId: string, afterVersion: number): StoredRecord[] | Promise<StoredRecord[]>;
-  version(aggregateId: string): number | Promise<number>;
+  /** Answers from the in-memory index, synchronously. */
+  load(aggregateId: string, afterVersion: number): StoredRecord[];
+  version(aggregateId: string): number;
   append(aggregateId: string, expectedVersion: number, records: StoredRecord[]): Promise<AppendResult>;
   close(): Promise<void>;
 }

@@ -15,6 +15,23 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 say() { printf '[setup] %s\n' "$*"; }
 
+# Node 20.19 or later: the demo's Vite 7 needs it (the package itself runs on any Node 20).
+node_version=$(node --version | tr -d v)
+node_major=${node_version%%.*}
+node_minor=$(echo "$node_version" | cut -d. -f2)
+if [ "$node_major" -lt 20 ] || { [ "$node_major" -eq 20 ] && [ "$node_minor" -lt 19 ]; }; then
+  echo "[setup] Node $node_version is too old: the tests and the demo need Node 20.19 or later" >&2
+  exit 1
+fi
+
+# clippy and rustfmt for `make lint`, on toolchains installed without them.
+for component in clippy rustfmt; do
+  if ! rustup component list --installed 2>/dev/null | grep -q "^$component"; then
+    say "adding rust component $component"
+    rustup component add "$component"
+  fi
+done
+
 # The wasm target for rustc.
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding rust target wasm32-unknown-unknown"
@@ -33,12 +50,18 @@ fi
 installed_bindgen=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
 if [ "$installed_bindgen" != "$bindgen_version" ]; then
   say "installing wasm-bindgen-cli $bindgen_version (found: ${installed_bindgen:-none})"
-  cargo install wasm-bindgen-cli --version "$bindgen_version" --locked --force
+  # --locked first; its lock names a webpki-roots release the registry here does not serve,
+  # so fall back to resolving the CLI's dependencies afresh (the CLI version itself is exact).
+  cargo install wasm-bindgen-cli --version "$bindgen_version" --locked --force \
+    || cargo install wasm-bindgen-cli --version "$bindgen_version" --force
 fi
 
-if ! command -v wasm-pack >/dev/null 2>&1; then
-  say "installing wasm-pack"
-  cargo install wasm-pack --locked
+# wasm-pack, pinned so that a new release cannot change the build under us.
+wasm_pack_version=0.15.1
+if [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" != "$wasm_pack_version" ]; then
+  say "installing wasm-pack $wasm_pack_version"
+  cargo install wasm-pack --version "$wasm_pack_version" --locked \
+    || cargo install wasm-pack --version "$wasm_pack_version" --force
 fi
 
 # wasm-opt: Debian's binaryen (108) predates features rustc now emits, so use the npm build,

@@ -1,8 +1,9 @@
 //! wasm-event-store: an append-only event store with optimistic concurrency.
 //!
 //! The core (everything but [`wasm`]) is plain Rust with no wasm types, so it is tested with a
-//! native `cargo test`. The `wasm` module is a thin `#[wasm_bindgen]` layer that only converts
-//! values and errors for the JS package built from `pkg-template/`.
+//! native `cargo test`. The `wasm` module is a thin `#[wasm_bindgen]` layer that converts values
+//! and errors for the JS package built from `pkg-template/`, and adapts a host's JS storage
+//! adapter to the core's storage trait.
 //!
 //! Data flow: the JS wrapper serialises a batch of events to JSON text once (that is also where
 //! JS-only checks such as BigInt or cycles happen); the core validates it, stamps versions, ids and
