@@ -253,6 +253,8 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // An empty lock file younger than this may be one another process is writing right now.
 const EMPTY_LOCK_GRACE_MS = 5000;
+// A LOCK.break older than this was left by a process that died while breaking a stale lock.
+const BREAK_LOCK_STALE_MS = 2000;
 
 /**
  * Takes the directory's lock for this process: { path, content, staleLockPid }. Rejects when a
@@ -287,31 +289,24 @@ async function acquireLock(directory) {
     } else if (isAlive(pid)) {
       throw inUse(directory, pid);
     }
-    // Stale. Move it aside, then make sure what was moved is what was judged stale: another
-    // process may have taken it over in between, and its fresh lock must be put back.
-    const aside = `${lockPath}.stale-${process.pid}`;
-    try {
-      fs.renameSync(lockPath, aside);
-    } catch (error) {
-      if (error.code === 'ENOENT') continue;
-      throw failure(`cannot remove the stale lock file ${lockPath}: ${error.message}`, error);
+    // Stale. Whoever removes a lock file must first hold LOCK.break (created exclusively), and
+    // removes it only if it still holds what was judged stale: a fresh lock another process
+    // created meanwhile is never removed. A LOCK.break left by a process that died while
+    // holding it (it holds it for microseconds) is cleared once it is old.
+    const breakPath = `${lockPath}.break`;
+    if (!tryCreateLock(breakPath, content)) {
+      if (lockAgeMs(breakPath) > BREAK_LOCK_STALE_MS) fs.rmSync(breakPath, { force: true });
+      await sleep(10);
+      continue;
     }
-    let moved;
     try {
-      moved = fs.readFileSync(aside, 'utf8');
-    } catch {
-      moved = undefined;
-    }
-    if (moved !== seen) {
-      try {
-        fs.linkSync(aside, lockPath);
-      } catch {
-        // It is back already, or hard links are not supported: the next attempt decides.
+      if (readLock(lockPath) === seen) {
+        fs.rmSync(lockPath, { force: true });
+        if (pid !== null) staleLockPid = pid;
       }
-    } else if (pid !== null) {
-      staleLockPid = pid;
+    } finally {
+      fs.rmSync(breakPath, { force: true });
     }
-    fs.rmSync(aside, { force: true });
   }
   throw failure(`cannot take the lock ${lockPath}: it keeps changing`);
 }
