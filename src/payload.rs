@@ -167,8 +167,8 @@ pub fn write_verified_event(
         return Err(DecodeError::Malformed("metadata is not an object".into()));
     }
     let event_id_json = decoded.event_id.get();
-    if !event_id_json.starts_with('"') {
-        return Err(DecodeError::Malformed("eventId is not a string".into()));
+    if !event_id_json.starts_with('"') || event_id_json == "\"\"" {
+        return Err(DecodeError::Malformed("eventId is not a non-empty string".into()));
     }
     let occurred_on_ms = time::parse_iso(&decoded.occurred_on)
         .ok_or_else(|| DecodeError::Malformed("occurredOn is not an ISO-8601 time".into()))?;
@@ -270,6 +270,7 @@ mod tests {
             &payload.replace("1970-01-01T00:00:00.000Z", "soon"),
             &payload.replace("\"metadata\":{}", "\"metadata\":{},\"extra\":1"),
             &payload.replace("\"metadata\":{}", "\"metadata\":{},\"data\":2"),
+            &payload.replace("\"e-1\"", "\"\""),
         ] {
             assert!(matches!(
                 write_verified_event(&mut out, broken, "order-1", 2),
