@@ -285,11 +285,16 @@ function fromVersionArgument(fromVersion) {
  * @param randomBytes (n) => Uint8Array of n cryptographically random bytes
  */
 function createApi(core, randomBytes) {
+  const memory = core.wasmMemory();
+  const encoder = new TextEncoder();
+
   class EventStore {
     #core;
     // True over a host adapter: the core's methods then return Promises. The in-memory core
     // answers synchronously, and awaiting its plain values would only cost a microtask.
     #suspends;
+    // A view of the in-memory core's input buffer; see #appendToMemory.
+    #input;
 
     constructor(options) {
       if (options !== undefined && (options === null || typeof options !== 'object')) {
@@ -323,8 +328,9 @@ function createApi(core, randomBytes) {
       const json = encodeEvents(events);
       let version;
       try {
-        version = this.#live().append(aggregateId, expectedVersion, json, Date.now());
-        if (this.#suspends) version = await version;
+        version = this.#suspends
+          ? await this.#live().append(aggregateId, expectedVersion, json, Date.now())
+          : this.#appendToMemory(aggregateId, expectedVersion, json);
       } catch (error) {
         throw fromCore(error);
       }
@@ -375,6 +381,25 @@ function createApi(core, randomBytes) {
       if (store === null || typeof store !== 'object' || !(#suspends in store)) {
         throw invalid(`EventStore.prototype.${method} was called on ${describe(store)}, not on an EventStore`);
       }
+    }
+
+    /**
+     * The in-memory append, with the JSON encoded straight into the core's input buffer (one
+     * native copy, instead of wasm-bindgen copying the string character by character). The view
+     * is made again when it no longer fits or the wasm memory grew (which detaches it).
+     */
+    #appendToMemory(aggregateId, expectedVersion, json) {
+      const core = this.#live();
+      const needed = json.length * 3; // UTF-8 takes at most 3 bytes per UTF-16 unit
+      let view = this.#input;
+      if (view === undefined || view.byteLength < needed) {
+        const capacity = Math.max(needed, view?.length ?? 0, 4096);
+        const address = core.input_buffer(capacity); // may grow the memory: read its buffer after
+        view = new Uint8Array(memory.buffer, address, capacity);
+        this.#input = view;
+      }
+      const { written } = encoder.encodeInto(json, view);
+      return core.append_input(aggregateId, expectedVersion, written, Date.now());
     }
 
     /** The live core, or a FREED error for a store after free(). */

@@ -168,7 +168,9 @@ pub fn write_verified_event(
     }
     let event_id_json = decoded.event_id.get();
     if !event_id_json.starts_with('"') || event_id_json == "\"\"" {
-        return Err(DecodeError::Malformed("eventId is not a non-empty string".into()));
+        return Err(DecodeError::Malformed(
+            "eventId is not a non-empty string".into(),
+        ));
     }
     let occurred_on_ms = time::parse_iso(&decoded.occurred_on)
         .ok_or_else(|| DecodeError::Malformed("occurredOn is not an ISO-8601 time".into()))?;

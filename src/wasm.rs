@@ -4,6 +4,7 @@
 //! meet a "recursive use of an object" error: the in-memory store's methods are synchronous (it
 //! never suspends; the JS wrapper makes Promises of them), and the adapter-backed store's methods
 //! clone an `Rc` of the core into the future they return as a Promise.
+use std::cell::RefCell;
 use std::fmt;
 use std::rc::Rc;
 
@@ -94,10 +95,20 @@ impl Cause for std::convert::Infallible {
     }
 }
 
+/// The wasm memory, for the wrapper to write inputs into (see `MemoryEventStore::input_buffer`).
+#[wasm_bindgen(js_name = wasmMemory)]
+pub fn wasm_memory() -> JsValue {
+    wasm_bindgen::memory()
+}
+
 /// The in-memory event store behind the JS `EventStore` class.
 #[wasm_bindgen]
 pub struct MemoryEventStore {
     inner: EventStore<MemoryStorage>,
+    /// Where the wrapper writes a batch's UTF-8 JSON (`TextEncoder.encodeInto`) before
+    /// `append_input`: one native copy instead of wasm-bindgen's per-character string copy.
+    /// Borrowed only inside the synchronous methods below.
+    input: RefCell<Vec<u8>>,
 }
 
 #[wasm_bindgen]
@@ -110,6 +121,7 @@ impl MemoryEventStore {
             .map_err(|_| internal("the id seed must be 32 bytes"))?;
         Ok(MemoryEventStore {
             inner: EventStore::new(MemoryStorage::new(), seed),
+            input: RefCell::new(Vec::new()),
         })
     }
 
@@ -122,6 +134,36 @@ impl MemoryEventStore {
         now_ms: f64,
     ) -> Result<f64, JsValue> {
         let expected = version::expected_version(expected_version).map_err(invalid)?;
+        run(self
+            .inner
+            .append_events(aggregate_id, expected, events_json, now_ms as i64))
+        .map(version_to_js)
+    }
+
+    /// Makes the input buffer hold at least `capacity` bytes and returns its address in the wasm
+    /// memory. The address stays valid until the next call of this method.
+    pub fn input_buffer(&self, capacity: usize) -> usize {
+        let mut input = self.input.borrow_mut();
+        if input.len() < capacity {
+            input.resize(capacity, 0);
+        }
+        input.as_mut_ptr() as usize
+    }
+
+    /// `append`, with the batch's JSON as the first `length` bytes of the input buffer.
+    pub fn append_input(
+        &self,
+        aggregate_id: &str,
+        expected_version: f64,
+        length: usize,
+        now_ms: f64,
+    ) -> Result<f64, JsValue> {
+        let expected = version::expected_version(expected_version).map_err(invalid)?;
+        let input = self.input.borrow();
+        let events_json = input
+            .get(..length)
+            .and_then(|bytes| std::str::from_utf8(bytes).ok())
+            .ok_or_else(|| internal("the input buffer does not hold UTF-8 of that length"))?;
         run(self
             .inner
             .append_events(aggregate_id, expected, events_json, now_ms as i64))

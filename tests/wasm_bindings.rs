@@ -85,3 +85,28 @@ fn seed_must_be_32_bytes() {
     let error = MemoryEventStore::new(&[1; 3]).err().unwrap();
     assert_eq!(get(&error, "code"), "INTERNAL");
 }
+
+#[wasm_bindgen_test]
+fn input_buffer_appends_and_refuses_what_it_does_not_hold() {
+    let s = store();
+    let address = s.input_buffer(4096);
+    assert_ne!(address, 0);
+    // The wrapper writes through a view of the wasm memory; here, through the same memory.
+    let memory = js_sys::Uint8Array::new(
+        &wasm_bindgen::memory()
+            .dyn_into::<js_sys::WebAssembly::Memory>()
+            .unwrap()
+            .buffer(),
+    );
+    memory.set(&js_sys::Uint8Array::from(ONE.as_bytes()), address as u32);
+    assert_eq!(s.append_input("o", -1.0, ONE.len(), 0.0).unwrap(), 0.0);
+    // A length past the buffer, or bytes that are not UTF-8, are an error value, never a trap.
+    let error = s.append_input("o", 0.0, 1 << 20, 0.0).unwrap_err();
+    assert_eq!(get(&error, "code"), "INTERNAL");
+    memory.set(
+        &js_sys::Uint8Array::from(&[0xff_u8, 0xfe][..]),
+        address as u32,
+    );
+    assert!(s.append_input("o", 0.0, 2, 0.0).is_err());
+    assert_eq!(s.version("o").unwrap(), 0.0);
+}
