@@ -40,11 +40,6 @@ impl RecordBatch {
         self.ends.push(self.text.len());
     }
 
-    /// Adds the next record from a payload.
-    pub fn push(&mut self, payload: &str) {
-        self.push_with(|text| text.push_str(payload));
-    }
-
     pub fn first_version(&self) -> i64 {
         self.first_version
     }
