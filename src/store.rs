@@ -9,7 +9,7 @@ use crate::lock::{Guard, KeyedLock};
 use crate::payload::{self, EventFields};
 use crate::storage::{AppendOutcome, RecordBatch, RecordSink, Storage};
 use crate::time;
-use crate::version::MAX_SAFE_INTEGER;
+use crate::version::{self, MAX_SAFE_INTEGER};
 
 pub struct EventStore<S> {
     storage: S,
@@ -72,11 +72,8 @@ impl<S: Storage> EventStore<S> {
         now_ms: i64,
     ) -> Result<Option<i64>, S> {
         check_aggregate_id(aggregate_id)?;
-        if !(-1..=MAX_SAFE_INTEGER).contains(&expected_version) {
-            return Err(StoreError::invalid(format!(
-                "expectedVersion must be an integer from -1 to {MAX_SAFE_INTEGER}, got {expected_version}"
-            )));
-        }
+        // The same check as the JS argument gets; an i64 outside it stays outside as an f64.
+        version::expected_version(expected_version as f64).map_err(StoreError::InvalidArgument)?;
         let events = event::parse_batch(events_json).map_err(StoreError::InvalidArgument)?;
         let count = events.len() as i64;
         let _turn = self.turn(aggregate_id).await;

@@ -303,11 +303,11 @@ fn type_name(value: &JsValue) -> String {
     }
 }
 
+/// A version an adapter answered: an integer from -1 to 2^53-1, like an expected version.
 fn as_version(value: &JsValue) -> Option<i64> {
     value
         .as_f64()
-        .filter(|v| v.fract() == 0.0 && *v >= -1.0 && *v <= version::MAX_SAFE_INTEGER as f64)
-        .map(|v| v as i64)
+        .and_then(|v| version::expected_version(v).ok())
 }
 
 fn get(target: &JsValue, key: &str) -> Option<JsValue> {
