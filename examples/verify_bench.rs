@@ -10,7 +10,7 @@ fn main() {
             type_json: "\"ItemAdded\"",
             data_json: "{\"sku\":\"sku-1\",\"qty\":1,\"price\":12.5,\"tags\":[\"a\",\"b\"]}",
             metadata_json: "{}",
-            event_id_json: "\"0b0c6f1e-8b9a-4c61-9f43-2f6c1d2a3b4c\"",
+            event_id: payload::EventId::Json("\"0b0c6f1e-8b9a-4c61-9f43-2f6c1d2a3b4c\""),
             occurred_on_ms: 1_714_557_600_000,
         },
     );

@@ -98,6 +98,17 @@ function checkAggregateId(aggregateId) {
   }
 }
 
+/** Bytes of the UTF-8 form of a well-formed string (see checkAggregateId). */
+function utf8Length(text) {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    // 1 byte below 0x80, 2 below 0x800, 4 per surrogate pair (2 units), 3 otherwise.
+    if (unit >= 0x80) bytes += unit < 0x800 || (unit >= 0xd800 && unit <= 0xdfff) ? 1 : 2;
+  }
+  return bytes;
+}
+
 const objectPrototype = Object.prototype;
 
 function isPlainObject(value) {
@@ -384,13 +395,15 @@ function createApi(core, randomBytes) {
     }
 
     /**
-     * The in-memory append, with the JSON encoded straight into the core's input buffer (one
-     * native copy, instead of wasm-bindgen copying the string character by character). The view
-     * is made again when it no longer fits or the wasm memory grew (which detaches it).
+     * The in-memory append, with the aggregate id and the JSON encoded straight into the core's
+     * input buffer (one native copy each, instead of wasm-bindgen allocating in wasm and copying
+     * the strings character by character). The view is made again when it no longer fits or the
+     * wasm memory grew (which detaches it).
      */
     #appendToMemory(aggregateId, expectedVersion, json) {
       const core = this.#live();
-      const needed = json.length * 3; // UTF-8 takes at most 3 bytes per UTF-16 unit
+      // UTF-8 takes at most 3 bytes per UTF-16 unit.
+      const needed = (aggregateId.length + json.length) * 3;
       let view = this.#input;
       if (view === undefined || view.byteLength < needed) {
         const capacity = Math.max(needed, view?.length ?? 0, 4096);
@@ -398,8 +411,11 @@ function createApi(core, randomBytes) {
         view = new Uint8Array(memory.buffer, address, capacity);
         this.#input = view;
       }
-      const { written } = encoder.encodeInto(json, view);
-      return core.append_input(aggregateId, expectedVersion, written, Date.now());
+      // One encodeInto call for both (each call costs a trip into C++); the id's byte length
+      // is computed here, and the core checks that it falls on a character boundary.
+      const idLength = utf8Length(aggregateId);
+      const { written } = encoder.encodeInto(aggregateId + json, view);
+      return core.append_input(expectedVersion, idLength, written, Date.now());
     }
 
     /** The live core, or a FREED error for a store after free(). */

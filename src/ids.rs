@@ -16,24 +16,61 @@ impl IdGenerator {
         }
     }
 
-    /// Appends a lowercase hyphenated UUID v4 (RFC 9562) to `out`.
-    pub fn write_uuid_v4(&mut self, out: &mut String) {
+    /// A random UUID v4 (RFC 9562), as its 16 bytes.
+    pub fn next_uuid_v4(&mut self) -> [u8; 16] {
         let mut bytes = [0u8; 16];
         self.rng.fill_bytes(&mut bytes);
         bytes[6] = (bytes[6] & 0x0f) | 0x40; // version 4
         bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 9562 variant
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        for (i, byte) in bytes.iter().enumerate() {
-            if matches!(i, 4 | 6 | 8 | 10) {
-                out.push('-');
-            }
-            for nibble in [byte >> 4, byte & 0x0f] {
-                out.push(char::from(
-                    HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'),
-                ));
-            }
+        bytes
+    }
+
+    /// Appends a random UUID v4 in lowercase hyphenated form to `out`.
+    pub fn write_uuid_v4(&mut self, out: &mut String) {
+        write_uuid(out, &self.next_uuid_v4());
+    }
+}
+
+/// Appends `bytes` as a lowercase hyphenated UUID (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`).
+/// Runs once per loaded event, so it formats with plain arithmetic and no UTF-8 check.
+pub fn write_uuid(out: &mut String, bytes: &[u8; 16]) {
+    // Where each byte's two digits go; the hyphens are in the template already.
+    const AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+    let hex = |nibble: u8| nibble + if nibble < 10 { b'0' } else { b'a' - 10 };
+    let mut text = *b"00000000-0000-0000-0000-000000000000";
+    for (&byte, &at) in bytes.iter().zip(AT.iter()) {
+        if let Some([high, low]) = text.get_mut(at..at + 2) {
+            *high = hex(byte >> 4);
+            *low = hex(byte & 0x0f);
         }
     }
+    crate::payload::push_ascii(out, &text);
+}
+
+/// The 16 bytes of `text` if it is a UUID in exactly the form `write_uuid` writes (lowercase,
+/// hyphenated), so that writing them back gives the same text; `None` for anything else.
+pub fn parse_uuid(text: &str) -> Option<[u8; 16]> {
+    let text = text.as_bytes();
+    if text.len() != 36 {
+        return None;
+    }
+    let mut bytes = [0u8; 16];
+    let mut digits = text
+        .iter()
+        .enumerate()
+        .filter(|&(i, &c)| !(matches!(i, 8 | 13 | 18 | 23) && c == b'-'))
+        .map(|(_, &c)| match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        });
+    for byte in bytes.iter_mut() {
+        let high = digits.next()??;
+        let low = digits.next()??;
+        *byte = (high << 4) | low;
+    }
+    // 32 digits and exactly the four hyphens (a misplaced hyphen fails as a digit above).
+    digits.next().is_none().then_some(bytes)
 }
 
 #[cfg(test)]
@@ -71,5 +108,32 @@ mod tests {
         a.write_uuid_v4(&mut x);
         b.write_uuid_v4(&mut y);
         assert_ne!(x, y);
+    }
+
+    #[test]
+    fn uuid_text_round_trips_only_in_canonical_form() {
+        let mut ids = IdGenerator::new([3; 32]);
+        for _ in 0..1000 {
+            let bytes = ids.next_uuid_v4();
+            let mut text = String::new();
+            write_uuid(&mut text, &bytes);
+            assert!(is_uuid_v4(&text), "{text}");
+            assert_eq!(parse_uuid(&text), Some(bytes));
+        }
+        for other in [
+            "",
+            "e-1",
+            "6F9619FF-8B86-D011-B42D-00CF4FC964FF",
+            "6f9619ff8b86d011b42d00cf4fc964ff",
+            "6f9619ff-8b86-d011-b42d-00cf4fc964f",
+            "6f9619ff-8b86-d011-b42d-00cf4fc964fff",
+            "6f9619ff-8b86d-011-b42d-00cf4fc964ff",
+            "6f9619ff-8b86-d011-b42d-00cf4fc964fg",
+            "{f9619ff-8b86-d011-b42d-00cf4fc964ff",
+        ] {
+            assert_eq!(parse_uuid(other), None, "{other}");
+        }
+        let zero = "00000000-0000-0000-0000-000000000000";
+        assert_eq!(parse_uuid(zero), Some([0; 16]));
     }
 }

@@ -7,7 +7,8 @@
 //!
 //! Data flow: the JS wrapper serialises a batch of events to JSON text once (that is also where
 //! JS-only checks such as BigInt or cycles happen); the core validates it, stamps versions, ids and
-//! times, and encodes each event as a record payload (see [`payload`]). Loads emit a JSON array of
+//! times, and hands the events to a storage, which encodes them its own way (compact binary
+//! records in memory, version-1 payloads for a host's adapter, see [`payload`]). Loads emit a JSON array of
 //! recorded events that JS parses once, which gives every caller fresh objects.
 // No panic may reach JS (it would poison the instance): nothing that input can reach unwraps,
 // expects, panics or indexes out of bounds.
@@ -42,5 +43,6 @@ pub mod wasm;
 
 pub use error::StoreError;
 pub use memory::MemoryStorage;
-pub use storage::{AppendOutcome, RecordBatch, RecordSink, Storage};
+pub use payload::{EventFields, EventId};
+pub use storage::{AppendOutcome, RecordSink, Storage};
 pub use store::EventStore;

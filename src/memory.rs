@@ -1,22 +1,107 @@
-//! The default storage: streams in memory.
+//! The default storage: streams in memory, each event kept in compact form.
+//!
+//! A stream keeps only what no other place holds: its id and the events' versions are implied by
+//! where things are, an event id is 16 bytes rather than 38 characters of JSON, a time 8 bytes
+//! rather than 26, metadata `{}` nothing. `loadEvents` writes the JSON of the recorded events
+//! from these parts.
+//!
+//! Per stream, the events' JSON texts (type, metadata unless `{}`, data) go back to back into
+//! one `String`, and a fixed-size [`Record`] per event says where they end and holds the binary
+//! members. Text and binary are kept apart so that a load slices valid UTF-8 out of the `String`
+//! instead of checking bytes again.
 use std::cell::RefCell;
 use std::convert::Infallible;
 
 use crate::fxhash::FxHashMap;
-use crate::storage::{AppendOutcome, RecordBatch, RecordSink, Storage};
+use crate::ids;
+use crate::payload::{EventFields, EventId};
+use crate::storage::{AppendOutcome, RecordSink, Storage};
 
-/// One stream: every payload back to back in one buffer, and where each ends. Appending a batch
-/// is one copy; the version is `ends.len() - 1`, so `version` is O(1) and `load` touches only the
-/// records it returns. About 8 bytes of bookkeeping per event besides the payload.
+/// One event of a stream, besides its text. 40 bytes.
+struct Record {
+    /// Where the event's text ends in the stream's `text` (it starts where the previous ends).
+    end: usize,
+    /// Bytes of the id's JSON text at the start of the event's text; 0 when `uuid` is the id.
+    id_len: u32,
+    /// Bytes of the type's JSON text, which follows the id's.
+    type_len: u32,
+    /// Bytes of the metadata's JSON text, which follows the type's; 0 for `{}` (not stored).
+    metadata_len: u32,
+    occurred_on_ms: i64,
+    uuid: [u8; 16],
+}
+
+/// One stream. Appending a batch writes each event once, in place; the version is
+/// `records.len() - 1`, so `version` is O(1) and `load` touches only the events it returns.
 #[derive(Default)]
 struct Stream {
     text: String,
-    ends: Vec<usize>,
+    records: Vec<Record>,
 }
 
 impl Stream {
     fn version(&self) -> i64 {
-        self.ends.len() as i64 - 1
+        self.records.len() as i64 - 1
+    }
+
+    /// Adds `event` (the version check was done by the caller).
+    fn push(&mut self, event: &EventFields<'_>) {
+        // A given id that is a canonical UUID (no escapes, lowercase) is kept as bytes too.
+        let event_id = match event.event_id {
+            EventId::Json(text) => text
+                .strip_prefix('"')
+                .and_then(|t| t.strip_suffix('"'))
+                .and_then(ids::parse_uuid)
+                .map_or(EventId::Json(text), EventId::Uuid),
+            generated => generated,
+        };
+        let (uuid, id_text) = match event_id {
+            EventId::Uuid(bytes) => (bytes, ""),
+            EventId::Json(text) => ([0; 16], text),
+        };
+        let metadata = if event.metadata_json == "{}" {
+            ""
+        } else {
+            event.metadata_json
+        };
+        self.text.push_str(id_text);
+        self.text.push_str(event.type_json);
+        self.text.push_str(metadata);
+        self.text.push_str(event.data_json);
+        self.records.push(Record {
+            end: self.text.len(),
+            // Texts come from one JS string, far below 4 GiB; saturating keeps them unreadable
+            // rather than wrong if that ever changed.
+            id_len: u32::try_from(id_text.len()).unwrap_or(u32::MAX),
+            type_len: u32::try_from(event.type_json.len()).unwrap_or(u32::MAX),
+            metadata_len: u32::try_from(metadata.len()).unwrap_or(u32::MAX),
+            occurred_on_ms: event.occurred_on_ms,
+            uuid,
+        });
+    }
+
+    /// The event at `index`, whose text starts at `start`. `None` only if the record does not
+    /// fit its text (a bug), which the load then reports as corruption.
+    fn event(&self, start: usize, record: &Record) -> Option<EventFields<'_>> {
+        let text = self.text.get(start..record.end)?;
+        let (id_text, text) = text.split_at_checked(record.id_len as usize)?;
+        let (type_json, text) = text.split_at_checked(record.type_len as usize)?;
+        let (metadata_json, data_json) = text.split_at_checked(record.metadata_len as usize)?;
+        Some(EventFields {
+            type_json,
+            data_json,
+            metadata_json: if metadata_json.is_empty() {
+                "{}"
+            } else {
+                metadata_json
+            },
+            event_id: if id_text.is_empty() {
+                EventId::Uuid(record.uuid)
+            } else {
+                EventId::Json(id_text)
+            },
+            occurred_on_ms: record.occurred_on_ms,
+        })
     }
 }
 
@@ -40,7 +125,7 @@ impl MemoryStorage {
 impl Storage for MemoryStorage {
     type Error = Infallible;
 
-    // Only this core writes here, and it wrote every payload it reads back.
+    // Only this core writes here, and it checked every event it wrote.
     const TRUSTED: bool = true;
 
     // Every operation completes without awaiting, so none can interleave with another.
@@ -58,17 +143,21 @@ impl Storage for MemoryStorage {
         };
         // Below 0 means from the start; past usize (wasm32 is 32-bit) means past the end.
         let first = usize::try_from(after_version.saturating_add(1).max(0)).unwrap_or(usize::MAX);
-        let Some(ends) = stream.ends.get(first..) else {
+        let Some(records) = stream.records.get(first..) else {
             return Ok(());
         };
         let mut start = match first.checked_sub(1) {
-            Some(previous) => stream.ends.get(previous).copied().unwrap_or(0),
+            Some(previous) => stream.records.get(previous).map_or(0, |r| r.end),
             None => 0,
         };
-        sink.reserve(ends.last().map_or(0, |end| end - start) + ends.len());
-        for (version, &end) in (first as i64..).zip(ends) {
-            sink.push(version, stream.text.get(start..end).unwrap_or_default());
-            start = end;
+        // The JSON of an event is its text plus about 170 bytes of keys, id, version and time.
+        sink.reserve(records.last().map_or(0, |r| r.end - start) + records.len() * 170);
+        for (version, record) in (first as i64..).zip(records) {
+            match stream.event(start, record) {
+                Some(fields) => sink.push_fields(version, &fields),
+                None => sink.reject(format!("in-memory event {version} does not decode")),
+            }
+            start = record.end;
         }
         Ok(())
     }
@@ -85,29 +174,123 @@ impl Storage for MemoryStorage {
         &self,
         aggregate_id: &str,
         expected_version: i64,
-        records: &RecordBatch,
+        events: &[EventFields<'_>],
     ) -> Result<AppendOutcome, Infallible> {
         let mut streams = self.streams.borrow_mut();
         let actual_version = streams.get(aggregate_id).map_or(-1, Stream::version);
         if actual_version != expected_version {
             return Ok(AppendOutcome::Conflict { actual_version });
         }
-        if records.is_empty() {
+        if events.is_empty() {
             return Ok(AppendOutcome::Appended);
         }
         let stream = match streams.get_mut(aggregate_id) {
             Some(stream) => stream,
             None => streams.entry(aggregate_id.into()).or_default(),
         };
-        let (text, ends) = records.parts();
-        let base = stream.text.len();
-        // Grow by a quarter instead of doubling: a stream's buffer then carries at most 25% of
+        let text: usize = events
+            .iter()
+            .map(|e| {
+                e.event_id.json_len()
+                    + e.type_json.len()
+                    + e.metadata_json.len()
+                    + e.data_json.len()
+            })
+            .sum();
+        // Grow by a quarter instead of doubling: a stream's buffers then carry at most 25% of
         // unused capacity (12% on average) instead of up to 100%, for a few more copies.
-        if stream.text.capacity() - base < text.len() {
-            stream.text.reserve_exact(text.len().max(base / 4));
+        if stream.text.capacity() - stream.text.len() < text {
+            stream.text.reserve_exact(text.max(stream.text.len() / 4));
         }
-        stream.text.push_str(text);
-        stream.ends.extend(ends.iter().map(|end| base + end));
+        let records = &mut stream.records;
+        if records.capacity() - records.len() < events.len() {
+            records.reserve_exact(events.len().max(records.len() / 4));
+        }
+        for event in events {
+            stream.push(event);
+        }
         Ok(AppendOutcome::Appended)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(event: &EventFields<'_>) -> String {
+        let mut out = String::new();
+        let mut times = crate::time::IsoCache::default();
+        crate::payload::write_event(&mut out, "\"s\"", 0, event, &mut times);
+        out
+    }
+
+    #[test]
+    fn events_round_trip() {
+        let long = format!("\"{}\"", "x".repeat(300));
+        let mut stream = Stream::default();
+        let mut events = Vec::new();
+        for event_id in [
+            EventId::Uuid([0xab; 16]),
+            EventId::Json("\"e-1\""),
+            EventId::Json("\"6f9619ff-8b86-d011-b42d-00cf4fc964ff\""),
+            EventId::Json("\"6F9619FF-8B86-D011-B42D-00CF4FC964FF\""),
+            EventId::Json("\"\\u0061\""),
+            EventId::Json(&long),
+        ] {
+            for metadata_json in ["{}", "{\"m\":[1,2]}", "{ }"] {
+                for occurred_on_ms in [0, -1, crate::time::MAX_MS, -crate::time::MAX_MS] {
+                    events.push(EventFields {
+                        type_json: "\"T\\\"é\"",
+                        data_json: "{\"k\":\"ü\"}",
+                        metadata_json,
+                        event_id,
+                        occurred_on_ms,
+                    });
+                }
+            }
+        }
+        for event in &events {
+            stream.push(event);
+        }
+        let mut start = 0;
+        for (event, record) in events.iter().zip(&stream.records) {
+            assert_eq!(render(&stream.event(start, record).unwrap()), render(event));
+            start = record.end;
+        }
+    }
+
+    #[test]
+    fn canonical_ids_and_empty_metadata_take_no_text() {
+        let mut stream = Stream::default();
+        stream.push(&EventFields {
+            type_json: "\"T\"",
+            data_json: "null",
+            metadata_json: "{}",
+            event_id: EventId::Json("\"6f9619ff-8b86-d011-b42d-00cf4fc964ff\""),
+            occurred_on_ms: 0,
+        });
+        assert_eq!(stream.text, "\"T\"null");
+        let record = stream.records.first().unwrap();
+        assert!(matches!(
+            stream.event(0, record).unwrap().event_id,
+            EventId::Uuid(_)
+        ));
+    }
+
+    #[test]
+    fn a_record_that_does_not_fit_its_text_is_none() {
+        let mut stream = Stream::default();
+        stream.text.push_str("\"é\"null");
+        for (end, type_len) in [(100, 3), (8, 2), (8, 9)] {
+            let record = Record {
+                end,
+                id_len: 0,
+                type_len,
+                metadata_len: 0,
+                occurred_on_ms: 0,
+                uuid: [0; 16],
+            };
+            assert!(stream.event(0, &record).is_none(), "{end} {type_len}");
+        }
     }
 }

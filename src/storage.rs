@@ -1,71 +1,9 @@
 //! The storage contract the core writes through. It mirrors the JS `StorageAdapter` contract:
-//! streams of records `{ version, payload }`, a conditional append, and the last version.
-use crate::payload::{self, DecodeError};
-
-/// The records of one append: consecutive versions from `first_version`, their payloads
-/// written back to back into one buffer (one allocation per batch, not per event).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RecordBatch {
-    first_version: i64,
-    text: String,
-    ends: Vec<usize>,
-}
-
-impl RecordBatch {
-    pub fn new(first_version: i64, events: usize, bytes: usize) -> Self {
-        RecordBatch {
-            first_version,
-            text: String::with_capacity(bytes),
-            ends: Vec::with_capacity(events),
-        }
-    }
-
-    /// Empties the batch for reuse, keeping its buffers, for records from `first_version`.
-    pub fn reset(&mut self, first_version: i64, events: usize, bytes: usize) {
-        self.first_version = first_version;
-        self.text.clear();
-        self.ends.clear();
-        self.text.reserve(bytes);
-        self.ends.reserve(events);
-    }
-
-    /// Bytes the batch holds on to.
-    pub fn capacity(&self) -> usize {
-        self.text.capacity() + self.ends.capacity() * std::mem::size_of::<usize>()
-    }
-
-    /// Adds the next record; `write` appends its payload to the buffer.
-    pub fn push_with(&mut self, write: impl FnOnce(&mut String)) {
-        write(&mut self.text);
-        self.ends.push(self.text.len());
-    }
-
-    pub fn first_version(&self) -> i64 {
-        self.first_version
-    }
-
-    pub fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
-    /// All payloads back to back, and where each ends: for storages that keep them that way.
-    pub fn parts(&self) -> (&str, &[usize]) {
-        (&self.text, &self.ends)
-    }
-
-    /// `(version, payload)` of each record, in order.
-    pub fn iter(&self) -> impl Iterator<Item = (i64, &str)> {
-        let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        starts
-            .zip(self.ends.iter().copied())
-            .zip(self.first_version..)
-            .map(|((start, end), version)| (version, self.text.get(start..end).unwrap_or_default()))
-    }
-}
+//! streams of events by version, a conditional append, and the last version. How a storage
+//! encodes the events is its own business: the memory storage keeps compact binary records, the
+//! host's adapters get version-1 payloads (see [`payload`]).
+use crate::payload::{self, DecodeError, EventFields};
+use crate::time::IsoCache;
 
 /// The answer of a conditional append.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +30,8 @@ pub trait Storage {
     /// on one aggregate, so even a non-atomic storage is correct for a single store.
     const SUSPENDS: bool = true;
 
-    /// Feeds the records of the stream with version > `after_version`, ascending, into `sink`.
+    /// Feeds the events of the stream with version > `after_version`, ascending, into `sink`
+    /// (as payloads with [`RecordSink::push`] or decoded with [`RecordSink::push_fields`]).
     /// An unknown stream feeds nothing.
     async fn load(
         &self,
@@ -104,14 +43,14 @@ pub trait Storage {
     /// The stream's last version, or -1 if it does not exist.
     async fn version(&self, aggregate_id: &str) -> Result<i64, Self::Error>;
 
-    /// Atomically: if the stream's last version is `expected_version`, stores every record and
-    /// answers `Appended`; otherwise stores nothing and answers `Conflict`. The records' versions
-    /// start at `expected_version + 1`.
+    /// Atomically: if the stream's last version is `expected_version`, stores every event and
+    /// answers `Appended`; otherwise stores nothing and answers `Conflict`. The events' versions
+    /// are `expected_version + 1` onwards; `events` is never empty.
     async fn append(
         &self,
         aggregate_id: &str,
         expected_version: i64,
-        records: &RecordBatch,
+        events: &[EventFields<'_>],
     ) -> Result<AppendOutcome, Self::Error>;
 }
 
@@ -127,11 +66,14 @@ pub struct Corruption {
 /// decode and belong to the stream. The first problem is kept and everything after it ignored.
 pub struct RecordSink<'a> {
     aggregate_id: &'a str,
+    /// The aggregate id as a JSON string literal, made on first use.
+    aggregate_id_json: String,
     next_version: i64,
     verify: bool,
     json: String,
     count: usize,
     corruption: Option<Corruption>,
+    times: IsoCache,
 }
 
 impl<'a> RecordSink<'a> {
@@ -140,11 +82,13 @@ impl<'a> RecordSink<'a> {
         json.push('[');
         RecordSink {
             aggregate_id,
+            aggregate_id_json: String::new(),
             next_version: after_version.saturating_add(1),
             verify,
             json,
             count: 0,
             corruption: None,
+            times: IsoCache::default(),
         }
     }
 
@@ -153,28 +97,11 @@ impl<'a> RecordSink<'a> {
         self.json.reserve(bytes);
     }
 
+    /// Adds an event given as a payload; it is decoded and checked unless the storage is
+    /// trusted (see [`Storage::TRUSTED`]).
     pub fn push(&mut self, version: i64, payload: &str) {
-        if self.corruption.is_some() {
+        if !self.accepts(version) {
             return;
-        }
-        if version != self.next_version {
-            let reason = if version < self.next_version {
-                format!("version {version} is duplicated or out of order")
-            } else {
-                format!(
-                    "versions {} to {} are missing",
-                    self.next_version,
-                    version - 1
-                )
-            };
-            self.corruption = Some(Corruption {
-                version: self.next_version,
-                reason,
-            });
-            return;
-        }
-        if self.count > 0 {
-            self.json.push(',');
         }
         let written = if self.verify {
             payload::write_verified_event(&mut self.json, payload, self.aggregate_id, version)
@@ -191,6 +118,56 @@ impl<'a> RecordSink<'a> {
             });
             return;
         }
+        self.accepted(version);
+    }
+
+    /// Adds an event a storage kept decoded (its members were checked when it was appended).
+    pub fn push_fields(&mut self, version: i64, fields: &EventFields<'_>) {
+        if !self.accepts(version) {
+            return;
+        }
+        if self.aggregate_id_json.is_empty() {
+            payload::push_json_string(&mut self.aggregate_id_json, self.aggregate_id);
+        }
+        payload::write_event(
+            &mut self.json,
+            &self.aggregate_id_json,
+            version,
+            fields,
+            &mut self.times,
+        );
+        self.accepted(version);
+    }
+
+    /// Whether `version` is the next one expected (and nothing went wrong before); if so, the
+    /// separator before the event is written. Records the problem otherwise.
+    fn accepts(&mut self, version: i64) -> bool {
+        if self.corruption.is_some() {
+            return false;
+        }
+        if version != self.next_version {
+            let reason = if version < self.next_version {
+                format!("version {version} is duplicated or out of order")
+            } else {
+                format!(
+                    "versions {} to {} are missing",
+                    self.next_version,
+                    version - 1
+                )
+            };
+            self.corruption = Some(Corruption {
+                version: self.next_version,
+                reason,
+            });
+            return false;
+        }
+        if self.count > 0 {
+            self.json.push(',');
+        }
+        true
+    }
+
+    fn accepted(&mut self, version: i64) {
         self.count += 1;
         self.next_version = version + 1;
     }

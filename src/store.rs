@@ -1,13 +1,13 @@
 //! The event store: the contract of `appendEvents`, `loadEvents` and `getCurrentVersion` over
 //! any [`Storage`].
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 
 use crate::error::StoreError;
 use crate::event::{self, InputEvent};
 use crate::ids::IdGenerator;
 use crate::lock::{Guard, KeyedLock};
-use crate::payload::{self, EventFields};
-use crate::storage::{AppendOutcome, RecordBatch, RecordSink, Storage};
+use crate::payload::{EventFields, EventId};
+use crate::storage::{AppendOutcome, RecordSink, Storage};
 use crate::time;
 use crate::version::{self, MAX_SAFE_INTEGER};
 
@@ -17,13 +17,7 @@ pub struct EventStore<S> {
     ids: RefCell<IdGenerator>,
     // Serialises operations per aggregate when the storage can suspend.
     locks: KeyedLock,
-    // A record batch kept between appends so that its buffers are reused, not reallocated.
-    // Taken out for the length of an append (never borrowed across an await).
-    spare: Cell<Option<RecordBatch>>,
 }
-
-/// Batches larger than this are not kept for reuse, so one huge append does not pin memory.
-const SPARE_BATCH_BYTES: usize = 64 * 1024;
 
 type Result<T, S> = std::result::Result<T, StoreError<<S as Storage>::Error>>;
 
@@ -44,7 +38,6 @@ impl<S: Storage> EventStore<S> {
             storage,
             ids: RefCell::new(IdGenerator::new(seed)),
             locks: KeyedLock::default(),
-            spare: Cell::new(None),
         }
     }
 
@@ -81,15 +74,11 @@ impl<S: Storage> EventStore<S> {
         // pass 2^53-1: it is a conflict if the stream is elsewhere, and rejected otherwise.
         let overflows = expected_version + count > MAX_SAFE_INTEGER;
         let outcome = if count > 0 && !overflows {
-            let records = self.encode(aggregate_id, expected_version, &events, now_ms);
-            let outcome = self
-                .storage
-                .append(aggregate_id, expected_version, &records)
-                .await;
-            if records.capacity() <= SPARE_BATCH_BYTES {
-                self.spare.set(Some(records));
-            }
-            outcome.map_err(StoreError::Storage)?
+            let stamped = self.stamp(&events, now_ms);
+            self.storage
+                .append(aggregate_id, expected_version, &stamped)
+                .await
+                .map_err(StoreError::Storage)?
         } else {
             let actual_version = self
                 .storage
@@ -119,53 +108,24 @@ impl<S: Storage> EventStore<S> {
         }
     }
 
-    /// Encodes the batch as records, stamping ids and times where the caller gave none.
-    fn encode(
-        &self,
-        aggregate_id: &str,
-        expected_version: i64,
-        events: &[InputEvent<'_>],
-        now_ms: i64,
-    ) -> RecordBatch {
-        let mut id_json = String::with_capacity(aggregate_id.len() + 2);
-        payload::push_json_string(&mut id_json, aggregate_id);
-        let bytes: usize = events
-            .iter()
-            .map(|e| {
-                payload::FIXED_BYTES
-                    + id_json.len()
-                    + e.type_json.len()
-                    + e.data_json.len()
-                    + e.metadata_json.len()
-                    + e.event_id_json.map_or(38, str::len)
-            })
-            .sum();
-        let mut batch = self.spare.take().unwrap_or_default();
-        batch.reset(expected_version + 1, events.len(), bytes);
+    /// The batch with an id and a time for every event: the caller's, or a new UUID v4 and
+    /// `now_ms`.
+    fn stamp<'a>(&self, events: &[InputEvent<'a>], now_ms: i64) -> Vec<EventFields<'a>> {
         let mut ids = self.ids.borrow_mut();
-        let mut generated = String::with_capacity(38);
         let now_ms = now_ms.clamp(-time::MAX_MS, time::MAX_MS);
-        for (event, version) in events.iter().zip(expected_version + 1..) {
-            let event_id_json = match event.event_id_json {
-                Some(given) => given,
-                None => {
-                    generated.clear();
-                    generated.push('"');
-                    ids.write_uuid_v4(&mut generated);
-                    generated.push('"');
-                    &generated
-                }
-            };
-            let fields = EventFields {
+        events
+            .iter()
+            .map(|event| EventFields {
                 type_json: event.type_json,
                 data_json: event.data_json,
                 metadata_json: event.metadata_json,
-                event_id_json,
+                event_id: match event.event_id_json {
+                    Some(given) => EventId::Json(given),
+                    None => EventId::Uuid(ids.next_uuid_v4()),
+                },
                 occurred_on_ms: event.occurred_on_ms.unwrap_or(now_ms),
-            };
-            batch.push_with(|text| payload::encode_into(text, &id_json, version, &fields));
-        }
-        batch
+            })
+            .collect()
     }
 
     /// The events with version > `from_version` (any negative value: all), as a JSON array of

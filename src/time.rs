@@ -85,6 +85,26 @@ pub fn write_iso(out: &mut String, ms: i64) {
     out.push('Z');
 }
 
+/// The last time `write_iso` formatted, kept to copy: the events of one append share their
+/// `occurredOn`, so a load mostly formats each time once.
+#[derive(Default)]
+pub struct IsoCache {
+    ms: Option<i64>,
+    text: String,
+}
+
+impl IsoCache {
+    /// Appends the `format_iso` form of `ms` to `out`.
+    pub fn write(&mut self, out: &mut String, ms: i64) {
+        if self.ms != Some(ms) {
+            self.text.clear();
+            write_iso(&mut self.text, ms);
+            self.ms = Some(ms);
+        }
+        out.push_str(&self.text);
+    }
+}
+
 /// A tiny cursor over ASCII digits and separators.
 struct Cursor<'a> {
     bytes: &'a [u8],

@@ -14,9 +14,11 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use crate::error::StoreError;
 use crate::memory::MemoryStorage;
+use crate::payload::{self, EventFields};
 use crate::ready::poll_once;
-use crate::storage::{AppendOutcome, RecordBatch, RecordSink, Storage};
+use crate::storage::{AppendOutcome, RecordSink, Storage};
 use crate::store::EventStore;
+use crate::time::IsoCache;
 use crate::version;
 
 /// Sets `key` on an error object. `Reflect::set` on a fresh `Error` cannot fail; a failure would
@@ -150,20 +152,26 @@ impl MemoryEventStore {
         input.as_mut_ptr() as usize
     }
 
-    /// `append`, with the batch's JSON as the first `length` bytes of the input buffer.
+    /// `append`, with its text arguments in the input buffer: the aggregate id's UTF-8 in the
+    /// first `id_length` bytes, then the batch's JSON up to byte `length`. Saves the JS/wasm
+    /// crossings and the allocation of passing the id as a string.
     pub fn append_input(
         &self,
-        aggregate_id: &str,
         expected_version: f64,
+        id_length: usize,
         length: usize,
         now_ms: f64,
     ) -> Result<f64, JsValue> {
         let expected = version::expected_version(expected_version).map_err(invalid)?;
         let input = self.input.borrow();
-        let events_json = input
-            .get(..length)
-            .and_then(|bytes| std::str::from_utf8(bytes).ok())
-            .ok_or_else(|| internal("the input buffer does not hold UTF-8 of that length"))?;
+        let text = |range: std::ops::Range<usize>| {
+            input
+                .get(range)
+                .and_then(|bytes| std::str::from_utf8(bytes).ok())
+                .ok_or_else(|| internal("the input buffer does not hold UTF-8 of that length"))
+        };
+        let aggregate_id = text(0..id_length)?;
+        let events_json = text(id_length..length)?;
         run(self
             .inner
             .append_events(aggregate_id, expected, events_json, now_ms as i64))
@@ -385,16 +393,21 @@ impl Storage for JsStorage {
         &self,
         aggregate_id: &str,
         expected_version: i64,
-        records: &RecordBatch,
+        events: &[EventFields<'_>],
     ) -> Result<AppendOutcome, StorageFailure> {
-        let list = Array::new_with_length(records.len() as u32);
+        let list = Array::new_with_length(events.len() as u32);
         let (version_key, payload_key) =
             (JsValue::from_str("version"), JsValue::from_str("payload"));
-        for (index, (version, payload)) in records.iter().enumerate() {
+        let mut id_json = String::with_capacity(aggregate_id.len() + 2);
+        payload::push_json_string(&mut id_json, aggregate_id);
+        let (mut text, mut times) = (String::new(), IsoCache::default());
+        for (index, (event, version)) in events.iter().zip(expected_version + 1..).enumerate() {
+            text.clear();
+            payload::encode_into(&mut text, &id_json, version, event, &mut times);
             let item = JsValue::from(Object::new());
             // Setting a data property on a fresh plain object cannot fail.
             let _ = Reflect::set(&item, &version_key, &JsValue::from_f64(version as f64));
-            let _ = Reflect::set(&item, &payload_key, &JsValue::from_str(payload));
+            let _ = Reflect::set(&item, &payload_key, &JsValue::from_str(&text));
             list.set(index as u32, item);
         }
         let args = [

@@ -18,7 +18,7 @@ fn valid_payload(id: &str, version: i64) -> String {
             type_json: "\"T\"",
             data_json: "{\"k\":[1,2,\"x\"]}",
             metadata_json: "{}",
-            event_id_json: "\"e\"",
+            event_id: payload::EventId::Json("\"e\""),
             occurred_on_ms: 1_714_557_600_000,
         },
     )

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use wasm_event_store::{
-    ready::poll_once, AppendOutcome, EventStore, MemoryStorage, RecordBatch, RecordSink, Storage,
+    ready::poll_once, AppendOutcome, EventFields, EventStore, MemoryStorage, RecordSink, Storage,
     StoreError,
 };
 
@@ -94,14 +94,14 @@ impl Storage for FaultyStorage {
         &self,
         id: &str,
         expected: i64,
-        records: &RecordBatch,
+        events: &[EventFields<'_>],
     ) -> Result<AppendOutcome, &'static str> {
         if self.fails() {
             return Err("injected append failure");
         }
         Ok(self
             .inner
-            .append(id, expected, records)
+            .append(id, expected, events)
             .await
             .unwrap_or(AppendOutcome::Appended))
     }
