@@ -1,19 +1,20 @@
 // make bench: wasm-event-store against named peers, in one process, on the same work.
 //
-//   node --expose-gc bench/run.mjs [--quick] [--runs N] [--json FILE]
+//   node --expose-gc bench/run.mjs [--quick] [--runs N] [--json FILE] [--pkg DIR] [--only memory]
 //
 // Prints a table and writes JSON (default bench/results.json). --quick shrinks every size so
-// `make test` can check that the harness works; its figures mean nothing. Never fails on timing.
+// `make test` can check that the harness works; its figures mean nothing. --pkg measures another
+// build of the package in the Node scenarios (e.g. after PKG_OUT=/tmp/other ./scripts/build-pkg.sh)
+// for before/after comparisons; --only memory skips FileStorage and IndexedDB. Never fails on timing.
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync, statSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { cpus, totalmem } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { open as openFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { EventStore, FileStorage } from '../pkg/node.mjs';
 import { getInMemoryEventStore, STREAM_DOES_NOT_EXIST } from '@event-driven-io/emmett';
 import { EventStore as CastoreEventStore, EventType } from '@castore/core';
 import { InMemoryEventStorageAdapter } from '@castore/event-storage-adapter-in-memory';
@@ -28,6 +29,9 @@ const option = (name, fallback) => {
 const quick = flag('--quick');
 const runs = Number(option('--runs', quick ? 1 : 5));
 const jsonPath = option('--json', join(here, 'results.json'));
+const pkgDir = resolvePath(option('--pkg', join(here, '..', 'pkg')));
+const onlyMemory = option('--only') === 'memory';
+const { EventStore, FileStorage } = await import(pathToFileURL(join(pkgDir, 'node.mjs')).href);
 
 const SIZES = quick
   ? { events: 2_000, streams: 20, bigStream: 5_000, memoryEvents: 5_000, latencyOps: 200, fileAppends: 50, fileWriters: 10 }
@@ -209,7 +213,7 @@ async function latency() {
 function memory() {
   const rows = [];
   for (const which of ['ours', 'naive']) {
-    const child = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--memory-child', which, ...(quick ? ['--quick'] : [])], { encoding: 'utf8' });
+    const child = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--memory-child', which, '--pkg', pkgDir, ...(quick ? ['--quick'] : [])], { encoding: 'utf8' });
     if (child.status !== 0) throw new Error(`memory child failed: ${child.stderr}`);
     rows.push(JSON.parse(child.stdout));
   }
@@ -306,7 +310,7 @@ function indexedDb() {
 }
 
 function wasmSize() {
-  const path = join(here, '..', 'pkg', 'wasm', 'node', 'wasm_event_store_bg.wasm');
+  const path = join(pkgDir, 'wasm', 'node', 'wasm_event_store_bg.wasm');
   const bytes = readFileSync(path);
   return { raw: statSync(path).size, gzip: gzipSync(bytes, { level: 9 }).length };
 }
@@ -316,14 +320,40 @@ function wasmSize() {
 const fmt = (n) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));
 const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
 
+function printPersistent(results) {
+  const f = results.fileStorage;
+  console.log('\nFileStorage in Node (events/s; every acknowledged append fdatasynced)');
+  console.log('| append, batch 1 | raw write+fdatasync loop | ratio | append, batch 100 | concurrent writers, batch 1 | load after reopen |');
+  console.log('|---:|---:|---:|---:|---:|---:|');
+  console.log(`| ${fmt(f.append1)} | ${fmt(f.rawAppend1)} | ${ratio(f.append1, f.rawAppend1)} | ${fmt(f.append100)} | ${fmt(f.concurrent)} (${SIZES.fileWriters} writers) | ${fmt(f.load)} |`);
+
+  const idb = results.indexedDb;
+  if (idb.skipped) {
+    console.log(`\nIndexedDbStorage: skipped (${idb.skipped})`);
+  } else {
+    console.log(`\nIndexedDbStorage in headless Chromium vs a raw IndexedDB loop (events/s, median of ${idb.runs}; durability 'strict')`);
+    console.log('| work | IndexedDbStorage | raw loop | ratio |');
+    console.log('|---|---:|---:|---:|');
+    for (const batch of [1, 100]) {
+      const b = idb[`batch${batch}`];
+      console.log(`| append, batch ${batch} | ${fmt(b.oursAppend)} | ${fmt(b.rawAppend)} | ${ratio(b.oursAppend, b.rawAppend)} |`);
+      console.log(`| load (${batch === 1 ? idb.sizes.appends1 / idb.sizes.streams : (idb.sizes.appends100 * 100) / idb.sizes.streams} events per stream) | ${fmt(b.oursLoad)} | ${fmt(b.rawLoad)} | ${ratio(b.oursLoad, b.rawLoad)} |`);
+    }
+  }
+
+}
+
 async function main() {
   if (args.includes('--memory-child')) return memoryChild(option('--memory-child'));
   console.error(`wasm-event-store bench (${quick ? 'quick smoke run, figures meaningless' : `median of ${runs} runs`})`);
   const machine = { node: process.version, cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30) };
   const results = {
-    machine, sizes: SIZES, runs, throughput: await throughput(), latency: await latency(), memory: memory(),
-    wasm: wasmSize(), fileStorage: await fileStorage(), indexedDb: indexedDb(),
+    machine, sizes: SIZES, runs, throughput: await throughput(), latency: await latency(), memory: memory(), wasm: wasmSize(),
   };
+  if (!onlyMemory) {
+    results.fileStorage = await fileStorage();
+    results.indexedDb = indexedDb();
+  }
 
   const [o, n, ...peers] = results.throughput;
   const bestPeer = (key) => peers.reduce((best, p) => (p[key] > best[key] ? p : best));
@@ -351,25 +381,7 @@ async function main() {
   for (const row of results.memory) {
     console.log(`| ${row.store} | ${fmt(row.bytesPerEvent)} | ${fmt(row.recordedJson)} | ${ratio(row.bytesPerEvent, row.recordedJson)} | ${fmt(row.inputJson)} | ${ratio(row.bytesPerEvent, row.inputJson)} |`);
   }
-  const f = results.fileStorage;
-  console.log('\nFileStorage in Node (events/s; every acknowledged append fdatasynced)');
-  console.log('| append, batch 1 | raw write+fdatasync loop | ratio | append, batch 100 | concurrent writers, batch 1 | load after reopen |');
-  console.log('|---:|---:|---:|---:|---:|---:|');
-  console.log(`| ${fmt(f.append1)} | ${fmt(f.rawAppend1)} | ${ratio(f.append1, f.rawAppend1)} | ${fmt(f.append100)} | ${fmt(f.concurrent)} (${SIZES.fileWriters} writers) | ${fmt(f.load)} |`);
-
-  const idb = results.indexedDb;
-  if (idb.skipped) {
-    console.log(`\nIndexedDbStorage: skipped (${idb.skipped})`);
-  } else {
-    console.log(`\nIndexedDbStorage in headless Chromium vs a raw IndexedDB loop (events/s, median of ${idb.runs}; durability 'strict')`);
-    console.log('| work | IndexedDbStorage | raw loop | ratio |');
-    console.log('|---|---:|---:|---:|');
-    for (const batch of [1, 100]) {
-      const b = idb[`batch${batch}`];
-      console.log(`| append, batch ${batch} | ${fmt(b.oursAppend)} | ${fmt(b.rawAppend)} | ${ratio(b.oursAppend, b.rawAppend)} |`);
-      console.log(`| load (${batch === 1 ? idb.sizes.appends1 / idb.sizes.streams : (idb.sizes.appends100 * 100) / idb.sizes.streams} events per stream) | ${fmt(b.oursLoad)} | ${fmt(b.rawLoad)} | ${ratio(b.oursLoad, b.rawLoad)} |`);
-    }
-  }
+  if (results.fileStorage) printPersistent(results);
 
   console.log(`\nwasm: ${results.wasm.raw.toLocaleString('en-US')} bytes raw, ${results.wasm.gzip.toLocaleString('en-US')} bytes gzipped`);
   console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}`);

@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 
 use crate::error::StoreError;
-use crate::event::{self, InputEvent};
+use crate::event;
 use crate::ids::IdGenerator;
 use crate::lock::{Guard, KeyedLock};
 use crate::payload::{EventFields, EventId};
@@ -67,16 +67,17 @@ impl<S: Storage> EventStore<S> {
         check_aggregate_id(aggregate_id)?;
         // The same check as the JS argument gets; an i64 outside it stays outside as an f64.
         version::expected_version(expected_version as f64).map_err(StoreError::InvalidArgument)?;
-        let events = event::parse_batch(events_json).map_err(StoreError::InvalidArgument)?;
+        let events = self
+            .stamped_events(events_json, now_ms)
+            .map_err(StoreError::InvalidArgument)?;
         let count = events.len() as i64;
         let _turn = self.turn(aggregate_id).await;
         // An empty batch only checks the expected version. So does a batch whose versions would
         // pass 2^53-1: it is a conflict if the stream is elsewhere, and rejected otherwise.
         let overflows = expected_version + count > MAX_SAFE_INTEGER;
         let outcome = if count > 0 && !overflows {
-            let stamped = self.stamp(&events, now_ms);
             self.storage
-                .append(aggregate_id, expected_version, &stamped)
+                .append(aggregate_id, expected_version, &events)
                 .await
                 .map_err(StoreError::Storage)?
         } else {
@@ -108,24 +109,25 @@ impl<S: Storage> EventStore<S> {
         }
     }
 
-    /// The batch with an id and a time for every event: the caller's, or a new UUID v4 and
-    /// `now_ms`.
-    fn stamp<'a>(&self, events: &[InputEvent<'a>], now_ms: i64) -> Vec<EventFields<'a>> {
+    /// The batch decoded and checked, with an id and a time for every event: the caller's, or
+    /// a new UUID v4 and `now_ms`.
+    fn stamped_events<'a>(
+        &self,
+        events_json: &'a str,
+        now_ms: i64,
+    ) -> std::result::Result<Vec<EventFields<'a>>, String> {
         let mut ids = self.ids.borrow_mut();
         let now_ms = now_ms.clamp(-time::MAX_MS, time::MAX_MS);
-        events
-            .iter()
-            .map(|event| EventFields {
-                type_json: event.type_json,
-                data_json: event.data_json,
-                metadata_json: event.metadata_json,
-                event_id: match event.event_id_json {
-                    Some(given) => EventId::Json(given),
-                    None => EventId::Uuid(ids.next_uuid_v4()),
-                },
-                occurred_on_ms: event.occurred_on_ms.unwrap_or(now_ms),
-            })
-            .collect()
+        event::parse_batch_with(events_json, |event| EventFields {
+            type_json: event.type_json,
+            data_json: event.data_json,
+            metadata_json: event.metadata_json,
+            event_id: match event.event_id_json {
+                Some(given) => EventId::Json(given),
+                None => EventId::Uuid(ids.next_uuid_v4()),
+            },
+            occurred_on_ms: event.occurred_on_ms.unwrap_or(now_ms),
+        })
     }
 
     /// The events with version > `from_version` (any negative value: all), as a JSON array of

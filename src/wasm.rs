@@ -152,13 +152,13 @@ impl MemoryEventStore {
         input.as_mut_ptr() as usize
     }
 
-    /// `append`, with its text arguments in the input buffer: the aggregate id's UTF-8 in the
-    /// first `id_length` bytes, then the batch's JSON up to byte `length`. Saves the JS/wasm
+    /// `append`, with its text arguments in the input buffer: the batch's JSON in the first
+    /// `json_length` bytes, then the aggregate id's UTF-8 up to byte `length`. Saves the
     /// crossings and the allocation of passing the id as a string.
     pub fn append_input(
         &self,
         expected_version: f64,
-        id_length: usize,
+        json_length: usize,
         length: usize,
         now_ms: f64,
     ) -> Result<f64, JsValue> {
@@ -170,8 +170,8 @@ impl MemoryEventStore {
                 .and_then(|bytes| std::str::from_utf8(bytes).ok())
                 .ok_or_else(|| internal("the input buffer does not hold UTF-8 of that length"))
         };
-        let aggregate_id = text(0..id_length)?;
-        let events_json = text(id_length..length)?;
+        let events_json = text(0..json_length)?;
+        let aggregate_id = text(json_length..length)?;
         run(self
             .inner
             .append_events(aggregate_id, expected, events_json, now_ms as i64))

@@ -98,19 +98,22 @@ fn input_buffer_appends_and_refuses_what_it_does_not_hold() {
             .unwrap()
             .buffer(),
     );
-    // The aggregate id, then the batch.
-    let input = format!("o{ONE}");
+    // The batch, then the aggregate id.
+    let input = format!("{ONE}o");
     memory.set(&js_sys::Uint8Array::from(input.as_bytes()), address as u32);
-    assert_eq!(s.append_input(-1.0, 1, input.len(), 0.0).unwrap(), 0.0);
+    assert_eq!(
+        s.append_input(-1.0, ONE.len(), input.len(), 0.0).unwrap(),
+        0.0
+    );
     // A length past the buffer, an id length past the length, or bytes that are not UTF-8, are
     // an error value, never a trap.
     let error = s.append_input(0.0, 1, 1 << 20, 0.0).unwrap_err();
     assert_eq!(get(&error, "code"), "INTERNAL");
     assert!(s.append_input(0.0, 3, 2, 0.0).is_err());
     memory.set(
-        &js_sys::Uint8Array::from(&[b'o', 0xff_u8, 0xfe][..]),
+        &js_sys::Uint8Array::from(&[0xff_u8, 0xfe, b'o'][..]),
         address as u32,
     );
-    assert!(s.append_input(0.0, 1, 3, 0.0).is_err());
+    assert!(s.append_input(0.0, 2, 3, 0.0).is_err());
     assert_eq!(s.version("o").unwrap(), 0.0);
 }
