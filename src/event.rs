@@ -6,8 +6,9 @@
 //!
 //! A small scanner written for this one shape reads the batch in one pass: it checks the whole
 //! text is JSON (as strictly as `serde_json`, which a property test holds it to) but only
-//! decodes the event members it needs. Every append runs it, and it is about twice as fast as
-//! going through `serde_json`'s generic deserializer.
+//! decodes the event members it needs, and hands each event over as soon as it is read, so the
+//! store stamps ids and times without a second vector. It reads about as fast as `serde_json`
+//! (natively, 125 ns per benchmark event), with no nesting limit and no recursion.
 use std::borrow::Cow;
 use std::fmt;
 

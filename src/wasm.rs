@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::rc::Rc;
 
-use js_sys::{Array, Error as JsError, Function, Object, Promise, Reflect};
+use js_sys::{Array, Error as JsError, Function, JsString, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
@@ -241,6 +241,10 @@ pub struct JsStorage {
     load: Function,
     version: Function,
     append: Function,
+    /// The wrapper's reader of load() answers (`readRecords` in api.cjs), see `load`.
+    read_records: Function,
+    /// The wrapper's `(text, address, capacity) => bytes written` copy of a string into wasm memory.
+    encode_into: Function,
 }
 
 fn method(adapter: &JsValue, name: &str) -> Result<Function, String> {
@@ -253,7 +257,11 @@ fn method(adapter: &JsValue, name: &str) -> Result<Function, String> {
 }
 
 impl JsStorage {
-    fn new(adapter: JsValue) -> Result<Self, String> {
+    fn new(
+        adapter: JsValue,
+        read_records: Function,
+        encode_into: Function,
+    ) -> Result<Self, String> {
         if !adapter.is_object() {
             return Err("options.storage must be a StorageAdapter object".to_string());
         }
@@ -262,7 +270,28 @@ impl JsStorage {
             version: method(&adapter, "version")?,
             append: method(&adapter, "append")?,
             adapter,
+            read_records,
+            encode_into,
         })
+    }
+
+    /// The UTF-8 bytes of a JS string, copied by one native `TextEncoder.encodeInto` rather
+    /// than wasm-bindgen's string conversion, which copies ASCII one character at a time.
+    fn utf8(&self, text: &JsString) -> Option<Vec<u8>> {
+        // UTF-8 takes at most 3 bytes per UTF-16 unit.
+        let mut bytes = vec![0u8; (text.length() as usize).checked_mul(3)?];
+        let written = self
+            .encode_into
+            .call3(
+                &JsValue::NULL,
+                text,
+                &JsValue::from_f64(bytes.as_mut_ptr() as usize as f64),
+                &JsValue::from_f64(bytes.len() as f64),
+            )
+            .ok()?
+            .as_f64()?;
+        bytes.truncate(written as usize);
+        Some(bytes)
     }
 
     /// The method's answer, awaited when it is a Promise (or any thenable).
@@ -291,14 +320,6 @@ impl JsStorage {
             Ok(value)
         }
     }
-}
-
-#[wasm_bindgen]
-extern "C" {
-    /// `Array.isArray`, which throws for a revoked proxy: imported with `catch` so that an
-    /// adapter's hostile answer becomes an error value instead of an exception through the wasm.
-    #[wasm_bindgen(js_namespace = Array, js_name = isArray, catch)]
-    fn is_array(value: &JsValue) -> Result<bool, JsValue>;
 }
 
 /// What an adapter's answer is, for messages, without touching it (`typeof` runs no JS code;
@@ -336,43 +357,50 @@ impl Storage for JsStorage {
             JsValue::from_f64(after_version as f64),
         ];
         let records = self.call("load", &self.load, &args).await?;
-        // Every read of the answer goes through calls that report a throw as a value: it may be
-        // a proxy whose traps throw.
-        let length = match is_array(&records) {
-            Ok(true) => get(&records, "length").and_then(|l| l.as_f64()),
-            _ => None,
-        };
-        let Some(length) = length.filter(|l| *l >= 0.0 && *l <= f64::from(u32::MAX)) else {
-            sink.reject("load() did not return an array of records");
+        // The wrapper's readRecords walks the answer in JS (where reading a record costs no
+        // crossing) and hands over every payload joined by NUL, which no JSON text holds, and
+        // the versions: [text, Float64Array, problem?]. Payloads then cross as one string
+        // instead of one conversion and four calls per record. `problem`, if any, comes after
+        // the records it read and says why it stopped; it never throws.
+        let read = self
+            .read_records
+            .call1(&JsValue::NULL, &records)
+            .unwrap_or(JsValue::UNDEFINED);
+        let text = Reflect::get_u32(&read, 0)
+            .ok()
+            .and_then(|t| t.dyn_into::<JsString>().ok());
+        let versions = Reflect::get_u32(&read, 1)
+            .ok()
+            .and_then(|v| v.dyn_into::<js_sys::Float64Array>().ok());
+        let (Some(text), Some(versions)) = (text, versions) else {
+            sink.reject("load()'s answer could not be read");
             return Ok(());
         };
-        // The keys cross to JS once per load, not once per record.
-        let (version_key, payload_key) =
-            (JsValue::from_str("version"), JsValue::from_str("payload"));
-        for index in 0..length as u32 {
+        let Some(bytes) = self.utf8(&text) else {
+            sink.reject("load()'s payloads could not be copied");
+            return Ok(());
+        };
+        let versions = versions.to_vec();
+        let separators = bytes.iter().filter(|&&byte| byte == 0).count();
+        if !versions.is_empty() && separators + 1 != versions.len() {
+            sink.reject("load() returned a payload with a NUL character, which no JSON text holds");
+            return Ok(());
+        }
+        let payloads = bytes.split(|&byte| byte == 0);
+        for (&version, payload) in versions.iter().zip(payloads) {
             if sink.is_corrupt() {
-                break; // the rest cannot make the answer valid; don't walk a huge hostile array
-            }
-            let Ok(record) = Reflect::get_u32(&records, index) else {
-                sink.reject(format!("reading record {index} of load()'s answer threw"));
                 break;
-            };
-            let version = Reflect::get(&record, &version_key)
-                .ok()
-                .as_ref()
-                .and_then(as_version);
-            let payload = Reflect::get(&record, &payload_key)
-                .ok()
-                .and_then(|p| p.as_string());
-            match (version, payload) {
-                (Some(version), Some(payload)) => sink.push(version, &payload),
-                _ => {
-                    sink.reject(
-                        "load() returned a record without an integer version and a string payload",
-                    );
-                    break;
-                }
             }
+            let version = version::expected_version(version).ok();
+            match (version, std::str::from_utf8(payload)) {
+                (Some(version), Ok(payload)) => sink.push(version, payload),
+                _ => sink.reject(
+                    "load() returned a record without an integer version and a string payload",
+                ),
+            }
+        }
+        if let Some(problem) = Reflect::get_u32(&read, 2).ok().and_then(|p| p.as_string()) {
+            sink.reject(problem);
         }
         Ok(())
     }
@@ -448,12 +476,18 @@ fn into_promise<T: Into<JsValue>>(
 #[wasm_bindgen]
 impl AdapterEventStore {
     /// Checks the adapter's shape: load, version and append must be functions.
+    /// `read_records` and `encode_into`: the wrapper's helpers, see `JsStorage`.
     #[wasm_bindgen(constructor)]
-    pub fn new(adapter: JsValue, seed: &[u8]) -> Result<AdapterEventStore, JsValue> {
+    pub fn new(
+        adapter: JsValue,
+        seed: &[u8],
+        read_records: Function,
+        encode_into: Function,
+    ) -> Result<AdapterEventStore, JsValue> {
         let seed: [u8; 32] = seed
             .try_into()
             .map_err(|_| internal("the id seed must be 32 bytes"))?;
-        let storage = JsStorage::new(adapter).map_err(invalid)?;
+        let storage = JsStorage::new(adapter, read_records, encode_into).map_err(invalid)?;
         Ok(AdapterEventStore {
             inner: Rc::new(EventStore::new(storage, seed)),
         })
