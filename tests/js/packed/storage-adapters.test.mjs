@@ -188,6 +188,12 @@ describe('the core never trusts what load returns: CORRUPT, naming stream and ve
     'a record without a payload': (r) => [r[0], { version: 1 }, r[2]],
     'a record with a fractional version': (r) => [r[0], { ...r[1], version: 1.5 }, r[2]],
     'not an array': () => ({ length: 0 }),
+    'a null record': (r) => [r[0], null, r[2]],
+    'a record with a version given as a string': (r) => [r[0], { ...r[1], version: '1' }, r[2]],
+    // Payloads cross into the core joined by NUL: a payload holding a NUL and the next payload
+    // must not pass for two records.
+    'two payloads in one record, joined by a NUL': (r) => [{ version: 0, payload: `${r[0].payload}\u0000${r[1].payload}` }, r[2]],
+    'a payload with a NUL inside a string': (r) => [r[0], { version: 1, payload: r[1].payload.replace('"B"', '"B\u0000"') }, r[2]],
   };
   for (const [what, tamper] of Object.entries(cases)) {
     test(what, async () => {
