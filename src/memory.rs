@@ -105,6 +105,21 @@ impl Stream {
     }
 }
 
+/// How many more items to reserve in a buffer of `len` items (room for `capacity`) before adding
+/// `needed`: none if they fit; otherwise at least `needed`, and a quarter of the buffer rather
+/// than all of it (doubling), so that a big stream carries at most 25% of unused capacity (12%
+/// on average), for a few more copies. Buffers under `small` items double, so that a stream's
+/// first appends do not copy it every time.
+fn growth(len: usize, capacity: usize, needed: usize, small: usize) -> usize {
+    if capacity - len >= needed {
+        0
+    } else if len < small {
+        needed.max(len)
+    } else {
+        needed.max(len / 4)
+    }
+}
+
 #[derive(Default)]
 pub struct MemoryStorage {
     // Borrowed only inside the synchronous bodies below, never across an await.
@@ -197,15 +212,9 @@ impl Storage for MemoryStorage {
                     + e.data_json.len()
             })
             .sum();
-        // Grow by a quarter instead of doubling: a stream's buffers then carry at most 25% of
-        // unused capacity (12% on average) instead of up to 100%, for a few more copies.
-        if stream.text.capacity() - stream.text.len() < text {
-            stream.text.reserve_exact(text.max(stream.text.len() / 4));
-        }
-        let records = &mut stream.records;
-        if records.capacity() - records.len() < events.len() {
-            records.reserve_exact(events.len().max(records.len() / 4));
-        }
+        let (bytes, records) = (&mut stream.text, &mut stream.records);
+        bytes.reserve_exact(growth(bytes.len(), bytes.capacity(), text, 4096));
+        records.reserve_exact(growth(records.len(), records.capacity(), events.len(), 64));
         for event in events {
             stream.push(event);
         }
@@ -275,6 +284,17 @@ mod tests {
             stream.event(0, record).unwrap().event_id,
             EventId::Uuid(_)
         ));
+    }
+
+    #[test]
+    fn buffers_double_while_small_then_grow_by_a_quarter() {
+        assert_eq!(growth(0, 0, 3, 64), 3);
+        assert_eq!(growth(8, 8, 1, 64), 8);
+        assert_eq!(growth(40, 40, 100, 64), 100);
+        assert_eq!(growth(1000, 1000, 10, 64), 250);
+        assert_eq!(growth(1000, 1100, 100, 64), 0);
+        assert_eq!(growth(1000, 1000, 400, 64), 400);
+        assert_eq!(growth(1000, 1000, 10, 4096), 1000);
     }
 
     #[test]
