@@ -285,18 +285,18 @@ function encodeEvents(events) {
  * versions, and why it stopped early if it did]. In JS each record is read without a crossing
  * into wasm, and the payloads then cross as one string. Never throws: the answer may be a
  * hostile proxy. The core still checks every version and payload; a NUL (which no JSON text
- * holds) would make payloads ambiguous, so one stops the reading here.
+ * holds) would make payloads ambiguous, so one stops the reading here. The whole answer is read
+ * before the core checks the first record: an adapter that answers a huge array pays for it.
  */
 function readRecords(answer) {
   const payloads = [];
-  let versions = new Float64Array(0);
+  const versions = [];
   let problem;
   try {
-    if (!Array.isArray(answer)) {
+    const length = Array.isArray(answer) ? answer.length : undefined;
+    if (!Number.isSafeInteger(length) || length < 0) {
       problem = 'load() did not return an array of records';
     } else {
-      const length = answer.length;
-      versions = new Float64Array(length);
       for (let i = 0; i < length; i++) {
         const record = answer[i];
         const version = record === null || typeof record !== 'object' ? undefined : record.version;
@@ -309,14 +309,14 @@ function readRecords(answer) {
           problem = 'load() returned a payload with a NUL character, which no JSON text holds';
           break;
         }
-        versions[i] = version;
+        versions.push(version);
         payloads.push(payload);
       }
     }
   } catch (error) {
     problem = `reading record ${payloads.length} of load()'s answer threw: ${messageOf(error)}`;
   }
-  return [payloads.join('\u0000'), versions.subarray(0, payloads.length), problem];
+  return [payloads.join('\u0000'), new Float64Array(versions), problem];
 }
 
 function fromVersionArgument(fromVersion) {
@@ -335,8 +335,14 @@ function fromVersionArgument(fromVersion) {
 function createApi(core, randomBytes) {
   const memory = core.wasmMemory();
   const encoder = new TextEncoder();
-  /** Copies `text` as UTF-8 into the wasm memory at `address` (for the core; see JsStorage). */
-  const encodeIntoMemory = (text, address, capacity) => encoder.encodeInto(text, new Uint8Array(memory.buffer, address, capacity)).written;
+  /**
+   * Copies `text` from UTF-16 unit `from` as UTF-8 into the wasm memory at `address`, at most
+   * `capacity` bytes, for the core (see JsStorage::utf8): [units read, bytes written].
+   */
+  const encodeIntoMemory = (text, from, address, capacity) => {
+    const { read, written } = encoder.encodeInto(from === 0 ? text : text.slice(from), new Uint8Array(memory.buffer, address, capacity));
+    return [read, written];
+  };
 
   class EventStore {
     #core;

@@ -5,8 +5,8 @@
 //! rather than 26, metadata `{}` nothing. `loadEvents` writes the JSON of the recorded events
 //! from these parts.
 //!
-//! Per stream, the events' JSON texts (type, metadata unless `{}`, data) go back to back into
-//! one `String`, and a fixed-size [`Record`] per event says where they end and holds the binary
+//! Per stream, the events' JSON texts (the event id when it is not a canonical UUID, type,
+//! metadata unless `{}`, data) go back to back into one `String`, and a fixed-size [`Record`] per event says where they end and holds the binary
 //! members. Text and binary are kept apart so that a load slices valid UTF-8 out of the `String`
 //! instead of checking bytes again.
 use std::cell::RefCell;
@@ -17,7 +17,7 @@ use crate::ids;
 use crate::payload::{EventFields, EventId};
 use crate::storage::{AppendOutcome, RecordSink, Storage};
 
-/// One event of a stream, besides its text. 40 bytes.
+/// One event of a stream, besides its text. 40 bytes on wasm32 (48 natively, where `usize` is 8).
 struct Record {
     /// Where the event's text ends in the stream's `text` (it starts where the previous ends).
     end: usize,
@@ -140,7 +140,8 @@ impl MemoryStorage {
 impl Storage for MemoryStorage {
     type Error = Infallible;
 
-    // Only this core writes here, and it checked every event it wrote.
+    // Only this core writes here, and it checked every event it wrote. (Loads hand over decoded
+    // fields with `push_fields`, which never decodes anything; this matters only to payloads.)
     const TRUSTED: bool = true;
 
     // Every operation completes without awaiting, so none can interleave with another.

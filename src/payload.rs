@@ -103,8 +103,9 @@ pub struct EventFields<'a> {
     pub occurred_on_ms: i64,
 }
 
-/// Bytes of a payload besides its variable members (keys, punctuation, the timestamp).
-pub const FIXED_BYTES: usize = 110;
+/// Bytes of a payload besides its variable members, at most: keys and punctuation (88), the time
+/// (up to 27, `+275760-09-13T00:00:00.000Z`) and the version (up to 16 digits).
+pub const FIXED_BYTES: usize = 131;
 
 impl EventFields<'_> {
     /// An upper bound of the bytes of this event's payload, given its stream's id as JSON.
@@ -184,6 +185,7 @@ fn write_members(
 /// Appends bytes that are ASCII (anything else is dropped) to `out`. For formatting on the load
 /// path: `str::from_utf8` is a call with a general UTF-8 check, `is_ascii` a few word tests.
 pub fn push_ascii(out: &mut String, bytes: &[u8]) {
+    debug_assert!(bytes.is_ascii(), "push_ascii given non-ASCII bytes");
     if bytes.is_ascii() {
         // SAFETY: ASCII bytes are valid UTF-8 on their own, so `out` stays valid UTF-8.
         unsafe { out.as_mut_vec() }.extend_from_slice(bytes);
@@ -325,6 +327,21 @@ mod tests {
                 occurred_on_ms: 0,
             },
         )
+    }
+
+    #[test]
+    fn fixed_bytes_bound_every_payload() {
+        let fields = EventFields {
+            type_json: "\"T\"",
+            data_json: "null",
+            metadata_json: "{}",
+            event_id: EventId::Json("\"e\""),
+            occurred_on_ms: time::MAX_MS,
+        };
+        for version in [0, crate::version::MAX_SAFE_INTEGER] {
+            let payload = encode("\"s\"", version, &fields);
+            assert!(payload.len() <= fields.payload_len("\"s\""), "{payload}");
+        }
     }
 
     #[test]

@@ -243,7 +243,9 @@ pub struct JsStorage {
     append: Function,
     /// The wrapper's reader of load() answers (`readRecords` in api.cjs), see `load`.
     read_records: Function,
-    /// The wrapper's `(text, address, capacity) => bytes written` copy of a string into wasm memory.
+    /// The wrapper's `(text, from, address, capacity) => [units read, bytes written]`: copies
+    /// `text` from UTF-16 unit `from` as UTF-8 into the wasm memory at `address`, at most
+    /// `capacity` bytes (see `utf8`).
     encode_into: Function,
 }
 
@@ -275,23 +277,38 @@ impl JsStorage {
         })
     }
 
-    /// The UTF-8 bytes of a JS string, copied by one native `TextEncoder.encodeInto` rather
-    /// than wasm-bindgen's string conversion, which copies ASCII one character at a time.
+    /// The UTF-8 bytes of a JS string, copied by native `TextEncoder.encodeInto` rather than
+    /// wasm-bindgen's string conversion, which copies ASCII one character at a time. The buffer
+    /// starts at one byte per UTF-16 unit (exact for ASCII, the usual JSON) and grows only for
+    /// what does not fit, so a load never holds three times its payloads.
     fn utf8(&self, text: &JsString) -> Option<Vec<u8>> {
-        // UTF-8 takes at most 3 bytes per UTF-16 unit.
-        let mut bytes = vec![0u8; (text.length() as usize).checked_mul(3)?];
-        let written = self
-            .encode_into
-            .call3(
-                &JsValue::NULL,
+        let units = text.length() as usize;
+        let mut bytes = vec![0u8; units];
+        let (mut read, mut written) = (0usize, 0usize);
+        loop {
+            let free = bytes.get_mut(written..)?;
+            let args = Array::of4(
                 text,
-                &JsValue::from_f64(bytes.as_mut_ptr() as usize as f64),
-                &JsValue::from_f64(bytes.len() as f64),
-            )
-            .ok()?
-            .as_f64()?;
-        bytes.truncate(written as usize);
-        Some(bytes)
+                &JsValue::from_f64(read as f64),
+                &JsValue::from_f64(free.as_mut_ptr() as usize as f64),
+                &JsValue::from_f64(free.len() as f64),
+            );
+            let answer = self.encode_into.apply(&JsValue::NULL, &args).ok()?;
+            // [UTF-16 units read, bytes written]
+            let step = |i| Reflect::get_u32(&answer, i).ok()?.as_f64();
+            let (more_read, more_written) = (step(0)? as usize, step(1)? as usize);
+            read += more_read;
+            written += more_written;
+            if read >= units {
+                bytes.truncate(written);
+                return Some(bytes);
+            }
+            if more_read == 0 && more_written == 0 && bytes.len() > written {
+                return None; // no progress with room left: never expected
+            }
+            // UTF-8 takes at most 3 bytes per UTF-16 unit.
+            bytes.resize(written.checked_add((units - read).checked_mul(3)?)?, 0);
+        }
     }
 
     /// The method's answer, awaited when it is a Promise (or any thenable).

@@ -194,6 +194,8 @@ describe('the core never trusts what load returns: CORRUPT, naming stream and ve
     // must not pass for two records.
     'two payloads in one record, joined by a NUL': (r) => [{ version: 0, payload: `${r[0].payload}\u0000${r[1].payload}` }, r[2]],
     'a payload with a NUL inside a string': (r) => [r[0], { version: 1, payload: r[1].payload.replace('"B"', '"B\u0000"') }, r[2]],
+    'an array whose length is not a count': (r) => new Proxy(r, { get: (t, k) => (k === 'length' ? 1.5 : t[k]) }),
+    'an array whose length is undefined': (r) => new Proxy(r, { get: (t, k) => (k === 'length' ? undefined : t[k]) }),
   };
   for (const [what, tamper] of Object.entries(cases)) {
     test(what, async () => {
@@ -209,6 +211,19 @@ describe('the core never trusts what load returns: CORRUPT, naming stream and ve
       assert.equal(await store.getCurrentVersion('s'), 2, 'store still usable');
     });
   }
+  test('payloads of every UTF-8 width load back as they were stored', async () => {
+    // The core copies the joined payloads with a buffer sized for ASCII and grows it for the
+    // rest: 2-, 3- and 4-byte characters, also at the buffer's end, must come back whole.
+    const store = new EventStore({ storage: new MapStorage() });
+    const texts = ['a', 'é', '€', '😀', 'aé€😀'.repeat(50), '€'.repeat(3000), `${'x'.repeat(999)}😀`];
+    const events = texts.map((text, i) => ({ type: `T${i}`, data: { text }, metadata: { text } }));
+    await store.appendEvents('u', -1, events);
+    const loaded = await store.loadEvents('u');
+    assert.deepEqual(loaded.map((e) => e.data.text), texts);
+    assert.deepEqual(loaded.map((e) => e.metadata.text), texts);
+    assert.deepEqual((await store.loadEvents('u', 5)).map((e) => e.data.text), texts.slice(6));
+  });
+
   test('an intact stream loads through the same checks', async () => {
     const store = new EventStore({ storage: await good() });
     assert.deepEqual((await store.loadEvents('s', 0)).map((e) => e.type), ['B', 'C']);
