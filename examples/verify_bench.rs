@@ -15,10 +15,21 @@ fn main() {
         },
     );
     let mut out = String::with_capacity(1 << 20);
+    let mut times = wasm_event_store::time::IsoCache::default();
     let t = Instant::now();
     for _ in 0..200_000 {
         out.clear();
-        payload::write_verified_event(&mut out, &p, "stream-1", 5).unwrap();
+        payload::write_verified_event_with(
+            &mut out,
+            &p,
+            payload::Stream {
+                id: "stream-1",
+                id_json: "\"stream-1\"",
+            },
+            5,
+            &mut times,
+        )
+        .unwrap();
     }
     println!(
         "verify us/payload {:.3}",

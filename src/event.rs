@@ -41,7 +41,7 @@ struct RawMembers<'a> {
 
 /// Why the text is not JSON, and where.
 #[derive(Debug)]
-struct Syntax {
+pub(crate) struct Syntax {
     what: &'static str,
     at: usize,
 }
@@ -107,15 +107,15 @@ impl Nesting {
 }
 
 /// A cursor over JSON text. Positions only ever stop at ASCII delimiters, so slices between
-/// them are on character boundaries.
-struct Scanner<'a> {
+/// them are on character boundaries. Also used by the payload decoder's fast path.
+pub(crate) struct Scanner<'a> {
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
 }
 
 impl<'a> Scanner<'a> {
-    fn new(text: &'a str) -> Self {
+    pub(crate) fn new(text: &'a str) -> Self {
         Scanner {
             text,
             bytes: text.as_bytes(),
@@ -127,8 +127,27 @@ impl<'a> Scanner<'a> {
         Syntax { what, at: self.pos }
     }
 
-    fn peek(&self) -> Option<u8> {
+    pub(crate) fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
+    }
+
+    /// Consumes `expected` if the text continues with exactly it.
+    pub(crate) fn eat_str(&mut self, expected: &str) -> bool {
+        let matched =
+            self.bytes.get(self.pos..self.pos + expected.len()) == Some(expected.as_bytes());
+        if matched {
+            self.pos += expected.len();
+        }
+        matched
+    }
+
+    /// The text from `start` to the cursor.
+    pub(crate) fn since(&self, start: usize) -> Option<&'a str> {
+        self.text.get(start..self.pos)
+    }
+
+    pub(crate) fn position(&self) -> usize {
+        self.pos
     }
 
     fn eat(&mut self, byte: u8) -> bool {
@@ -150,7 +169,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Skips a string literal (at its opening quote). Returns whether it holds escapes.
-    fn string(&mut self) -> Result<bool, Syntax> {
+    pub(crate) fn string(&mut self) -> Result<bool, Syntax> {
         if !self.eat(b'"') {
             return Err(self.error("expected a string"));
         }
@@ -244,7 +263,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Skips one JSON value of any nesting depth, without recursion.
-    fn value(&mut self) -> Result<(), Syntax> {
+    pub(crate) fn value(&mut self) -> Result<(), Syntax> {
         let mut nesting = Nesting::default();
         loop {
             self.skip_whitespace();

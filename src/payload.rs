@@ -16,6 +16,7 @@ use std::fmt::Write as _;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::event::Scanner;
 use crate::{ids, time};
 
 /// The encoding version written into every payload.
@@ -194,23 +195,26 @@ pub fn push_ascii(out: &mut String, bytes: &[u8]) {
 
 /// Appends a decimal integer without going through `core::fmt`.
 fn push_integer(out: &mut String, value: i64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = value.unsigned_abs();
-    loop {
-        at -= 1;
-        if let Some(slot) = digits.get_mut(at) {
-            *slot = b'0' + (rest % 10) as u8;
-        }
-        rest /= 10;
-        if rest == 0 || at == 0 {
-            break;
-        }
-    }
     if value < 0 {
         out.push('-');
     }
-    push_ascii(out, digits.get(at..).unwrap_or_default());
+    push_ascii(out, decimal(value.unsigned_abs(), &mut [0; 20]));
+}
+
+/// The decimal digits of `value`, written at the end of `digits`.
+fn decimal(mut value: u64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        if let Some(slot) = digits.get_mut(at) {
+            *slot = b'0' + (value % 10) as u8;
+        }
+        value /= 10;
+        if value == 0 || at == 0 {
+            break;
+        }
+    }
+    digits.get(at..).unwrap_or_default()
 }
 
 /// Writes the recorded event of a payload this core wrote itself (no checks beyond the prefix).
@@ -242,6 +246,63 @@ struct PayloadV1<'a> {
     occurred_on: Cow<'a, str>,
 }
 
+/// Whether `payload` is exactly what `encode_into` writes for event `version` of `aggregate_id`
+/// (as every payload this core stored is): members in order, the stream's id and the version
+/// spelled as this core spells them, valid JSON values of the right kinds, the time canonical.
+/// Checked in one pass without decoding anything; a payload that is not canonical goes through
+/// the full decoder, which accepts any member order and spelling. Such a payload decodes, with
+/// the same output, there too (a property test holds the two to that).
+fn is_canonical(
+    payload: &str,
+    aggregate_id_json: &str,
+    version: i64,
+    times: &mut time::IsoCache,
+) -> bool {
+    let mut scanner = Scanner::new(payload);
+    let mut digits = [0; 20];
+    let Some(version_text) = u64::try_from(version)
+        .ok()
+        .and_then(|v| std::str::from_utf8(decimal(v, &mut digits)).ok())
+    else {
+        return false;
+    };
+    let non_empty_string = |scanner: &mut Scanner<'_>| {
+        let start = scanner.position();
+        scanner.peek() == Some(b'"')
+            && scanner.string().is_ok()
+            && scanner.since(start).is_some_and(|s| s != "\"\"")
+    };
+    let fixed = scanner.eat_str(PREFIX)
+        && scanner.eat_str("\"aggregateId\":")
+        && scanner.eat_str(aggregate_id_json)
+        && scanner.eat_str(",\"version\":")
+        && scanner.eat_str(version_text)
+        && scanner.eat_str(",\"type\":")
+        && non_empty_string(&mut scanner)
+        && scanner.eat_str(",\"data\":")
+        && scanner.value().is_ok()
+        && scanner.eat_str(",\"metadata\":")
+        && scanner.peek() == Some(b'{')
+        && scanner.value().is_ok()
+        && scanner.eat_str(",\"eventId\":")
+        && non_empty_string(&mut scanner)
+        && scanner.eat_str(",\"occurredOn\":\"");
+    if !fixed {
+        return false;
+    }
+    // The canonical time is 24 to 27 ASCII characters, then `"}` ends the payload.
+    let start = scanner.position();
+    let Some(end) = payload.len().checked_sub(2) else {
+        return false;
+    };
+    let Some(text) = payload.get(start..end) else {
+        return false;
+    };
+    payload.get(end..) == Some("\"}")
+        && text.len() <= 27
+        && time::parse_iso(text).is_some_and(|ms| times.get(ms) == text)
+}
+
 /// Decodes an untrusted payload, checks it is event `version` of `aggregate_id`, and writes the
 /// recorded event in canonical form.
 pub fn write_verified_event(
@@ -249,6 +310,51 @@ pub fn write_verified_event(
     payload: &str,
     aggregate_id: &str,
     version: i64,
+) -> Result<(), DecodeError> {
+    let mut id_json = String::new();
+    push_json_string(&mut id_json, aggregate_id);
+    let stream = Stream {
+        id: aggregate_id,
+        id_json: &id_json,
+    };
+    write_verified_event_with(
+        out,
+        payload,
+        stream,
+        version,
+        &mut time::IsoCache::default(),
+    )
+}
+
+/// A stream's id, and the same as a JSON string literal (made once per load, not per event).
+#[derive(Clone, Copy)]
+pub struct Stream<'a> {
+    pub id: &'a str,
+    pub id_json: &'a str,
+}
+
+/// `write_verified_event`, with `times` keeping the last time formatted: the events of one
+/// append share their time, so a load mostly formats it once.
+pub fn write_verified_event_with(
+    out: &mut String,
+    payload: &str,
+    stream: Stream<'_>,
+    version: i64,
+    times: &mut time::IsoCache,
+) -> Result<(), DecodeError> {
+    if is_canonical(payload, stream.id_json, version, times) {
+        return write_trusted_event(out, payload);
+    }
+    write_decoded_event(out, payload, stream.id, version, times)
+}
+
+/// `write_verified_event_with` for any payload: decoded member by member.
+fn write_decoded_event(
+    out: &mut String,
+    payload: &str,
+    aggregate_id: &str,
+    version: i64,
+    times: &mut time::IsoCache,
 ) -> Result<(), DecodeError> {
     let decoded: PayloadV1<'_> =
         serde_json::from_str(payload).map_err(|e| DecodeError::Malformed(e.to_string()))?;
@@ -290,23 +396,20 @@ pub fn write_verified_event(
     // The common case: the members are exactly ours (serde refused unknown and duplicate ones)
     // and hold what was asked for, `v` comes first, and the time is in canonical form. Member
     // order means nothing to JSON, so such a payload is output as it is, without re-encoding.
-    if payload.starts_with(PREFIX) && decoded.occurred_on == time::format_iso(occurred_on_ms) {
+    if payload.starts_with(PREFIX) && decoded.occurred_on == times.get(occurred_on_ms) {
         return write_trusted_event(out, payload);
     }
     let mut id_json = String::with_capacity(aggregate_id.len() + 2);
     push_json_string(&mut id_json, aggregate_id);
-    let canonical = encode(
-        &id_json,
-        version,
-        &EventFields {
-            type_json,
-            data_json: decoded.data.get(),
-            metadata_json: decoded.metadata.get(),
-            event_id: EventId::Json(event_id_json),
-            occurred_on_ms,
-        },
-    );
-    write_trusted_event(out, &canonical)
+    let fields = EventFields {
+        type_json,
+        data_json: decoded.data.get(),
+        metadata_json: decoded.metadata.get(),
+        event_id: EventId::Json(event_id_json),
+        occurred_on_ms,
+    };
+    write_event(out, &id_json, version, &fields, times);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -327,6 +430,86 @@ mod tests {
                 occurred_on_ms: 0,
             },
         )
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 3000, ..Default::default() })]
+
+        /// What the fast path accepts, the full decoder accepts too, with the same output.
+        #[test]
+        fn fast_path_agrees_with_the_decoder(
+            edits in proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), 0..3u8, proptest::char::range(' ', '~')), 0..3),
+            id in "[a-z\"\\\\é]{1,4}",
+            version in 0..3i64,
+            asked in 0..3i64,
+        ) {
+            let mut chars: Vec<char> = sample(&id, version).chars().collect();
+            for (at, kind, c) in edits {
+                let i = at.index(chars.len());
+                match kind {
+                    0 => chars[i] = c,
+                    1 => { chars.remove(i); }
+                    _ => chars.insert(i, c),
+                }
+            }
+            let payload: String = chars.into_iter().collect();
+            let mut times = time::IsoCache::default();
+            let mut id_json = String::new();
+            push_json_string(&mut id_json, &id);
+            if is_canonical(&payload, &id_json, asked, &mut times) {
+                let (mut fast, mut decoded) = (String::new(), String::new());
+                write_trusted_event(&mut fast, &payload).unwrap();
+                write_decoded_event(&mut decoded, &payload, &id, asked, &mut times).unwrap();
+                proptest::prop_assert_eq!(fast, decoded);
+            }
+        }
+    }
+
+    #[test]
+    fn canonical_payloads_take_the_fast_path() {
+        let mut times = time::IsoCache::default();
+        let id_json = |id: &str| {
+            let mut json = String::new();
+            push_json_string(&mut json, id);
+            json
+        };
+        assert!(is_canonical(
+            &sample("a\"b\n", 2),
+            &id_json("a\"b\n"),
+            2,
+            &mut times
+        ));
+        assert!(!is_canonical(&sample("a", 2), &id_json("a"), 3, &mut times));
+        assert!(!is_canonical(
+            &sample("a", 2),
+            &id_json("ab"),
+            2,
+            &mut times
+        ));
+        assert!(!is_canonical(
+            &sample("ab", 2),
+            &id_json("a"),
+            2,
+            &mut times
+        ));
+        assert!(!is_canonical(
+            &sample("a", 12),
+            &id_json("a"),
+            1,
+            &mut times
+        ));
+        assert!(!is_canonical(
+            &sample("a", 1),
+            &id_json("a"),
+            12,
+            &mut times
+        ));
+        let respelled = sample("a", 2).replace("1970-01-01T00:00:00.000Z", "1970-01-01T00:00:00Z");
+        assert!(!is_canonical(&respelled, &id_json("a"), 2, &mut times));
+        let mut out = String::new();
+        write_verified_event(&mut out, &respelled, "a", 2).unwrap();
+        assert!(out.contains("1970-01-01T00:00:00.000Z"));
     }
 
     #[test]

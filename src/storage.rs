@@ -104,7 +104,20 @@ impl<'a> RecordSink<'a> {
             return;
         }
         let written = if self.verify {
-            payload::write_verified_event(&mut self.json, payload, self.aggregate_id, version)
+            if self.aggregate_id_json.is_empty() {
+                payload::push_json_string(&mut self.aggregate_id_json, self.aggregate_id);
+            }
+            let stream = payload::Stream {
+                id: self.aggregate_id,
+                id_json: &self.aggregate_id_json,
+            };
+            payload::write_verified_event_with(
+                &mut self.json,
+                payload,
+                stream,
+                version,
+                &mut self.times,
+            )
         } else {
             payload::write_trusted_event(&mut self.json, payload)
         };

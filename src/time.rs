@@ -96,12 +96,17 @@ pub struct IsoCache {
 impl IsoCache {
     /// Appends the `format_iso` form of `ms` to `out`.
     pub fn write(&mut self, out: &mut String, ms: i64) {
+        out.push_str(self.get(ms));
+    }
+
+    /// The `format_iso` form of `ms`.
+    pub fn get(&mut self, ms: i64) -> &str {
         if self.ms != Some(ms) {
             self.text.clear();
             write_iso(&mut self.text, ms);
             self.ms = Some(ms);
         }
-        out.push_str(&self.text);
+        &self.text
     }
 }
 
