@@ -16,7 +16,7 @@ const sizes = quick ? { appends1: 50, appends100: 5, streams: 5 } : { appends1: 
 /** Runs in the page: one measurement of ours and of the raw loop, for one batch size. */
 async function measure({ appends, batch, streams, tag, rawFirst }) {
   const WARM_PASSES = 2;
-  const LOAD_PASSES = 5;
+  const LOAD_PASSES = 10;
   const { EventStore, IndexedDbStorage } = await import('/pkg/web.mjs');
   const makeEvent = (i) => ({ type: 'ItemAdded', data: { sku: `sku-${i}`, qty: i % 7, price: 12.5, tags: ['a', 'b'] } });
   const done = (tx) => new Promise((resolve, reject) => {
@@ -26,7 +26,11 @@ async function measure({ appends, batch, streams, tag, rawFirst }) {
   const result = {};
   let versions;
   let start;
-  let loaded;
+  // Each path's load of one stream (returns the events loaded) and close, set by runOurs/runRaw.
+  let loadOurs;
+  let loadRaw;
+  let closeOurs;
+  let closeRaw;
 
   const runOurs = async () => {
   // Ours: EventStore over IndexedDbStorage (durability 'strict', the default).
@@ -41,19 +45,8 @@ async function measure({ appends, batch, streams, tag, rawFirst }) {
     versions[s] += batch;
   }
   result.oursAppend = (appends * batch) / ((performance.now() - start) / 1000);
-  // Loads: WARM_PASSES untimed passes first (both paths get them: the JIT compiles the load path
-  // of each, and V8 tiers wasm up only once it runs hot), then LOAD_PASSES timed ones.
-  for (let pass = 0; pass < WARM_PASSES; pass++) {
-    for (let s = 0; s < streams; s++) await store.loadEvents(`stream-${s}`);
-  }
-  start = performance.now();
-  loaded = 0;
-  for (let pass = 0; pass < LOAD_PASSES; pass++) {
-    for (let s = 0; s < streams; s++) loaded += (await store.loadEvents(`stream-${s}`)).length;
-  }
-  result.oursLoad = loaded / ((performance.now() - start) / 1000);
-  storage.close();
-
+  loadOurs = async (s) => (await store.loadEvents(`stream-${s}`)).length;
+  closeOurs = () => storage.close();
   };
 
   const runRaw = async () => {
@@ -86,18 +79,13 @@ async function measure({ appends, batch, streams, tag, rawFirst }) {
     versions[s] += batch;
   }
   result.rawAppend = (appends * batch) / ((performance.now() - start) / 1000);
-  const rawLoad = async (s) => {
+  loadRaw = async (s) => {
     const tx = db.transaction('records', 'readonly');
     const request = tx.objectStore('records').getAll(IDBKeyRange.bound([`stream-${s}`, 0], [`stream-${s}`, Infinity]));
     await done(tx);
     return request.result.map((text) => JSON.parse(text)).length;
   };
-  for (let pass = 0; pass < WARM_PASSES; pass++) for (let s = 0; s < streams; s++) await rawLoad(s);
-  start = performance.now();
-  loaded = 0;
-  for (let pass = 0; pass < LOAD_PASSES; pass++) for (let s = 0; s < streams; s++) loaded += await rawLoad(s);
-  result.rawLoad = loaded / ((performance.now() - start) / 1000);
-  db.close();
+  closeRaw = () => db.close();
   };
 
   // Warm up the page's IndexedDB backend and both code paths first (the first transactions of a
@@ -116,6 +104,26 @@ async function measure({ appends, batch, streams, tag, rawFirst }) {
     await runOurs();
     await runRaw();
   }
+  // Loads, interleaved pass by pass (alternating which path goes first), so that both meet the
+  // same state of the IndexedDB backend; WARM_PASSES untimed passes first (the JIT compiles each
+  // load path, and V8 tiers wasm up only once it runs hot), then LOAD_PASSES timed ones.
+  const time = { ours: 0, raw: 0 };
+  const loaded = { ours: 0, raw: 0 };
+  const pass = async (name, load, timed) => {
+    const passStart = performance.now();
+    for (let s = 0; s < streams; s++) loaded[name] += await load(s);
+    if (timed) time[name] += performance.now() - passStart;
+  };
+  for (let p = 0; p < WARM_PASSES + LOAD_PASSES; p++) {
+    const timed = p >= WARM_PASSES;
+    if (timed && p === WARM_PASSES) loaded.ours = loaded.raw = 0;
+    const order = (p + (rawFirst ? 1 : 0)) % 2 ? [['raw', loadRaw], ['ours', loadOurs]] : [['ours', loadOurs], ['raw', loadRaw]];
+    for (const [name, load] of order) await pass(name, load, timed);
+  }
+  result.oursLoad = loaded.ours / (time.ours / 1000);
+  result.rawLoad = loaded.raw / (time.raw / 1000);
+  closeOurs();
+  closeRaw();
   return result;
 }
 
@@ -138,6 +146,10 @@ try {
       await context.close();
     }
     out[`batch${batch}`] = Object.fromEntries(Object.keys(samples[0]).map((k) => [k, median(samples.map((s) => s[k]))]));
+    // Ratios are paired: ours / raw within each run (same page, same backend), then the median.
+    out[`batch${batch}`].appendRatio = median(samples.map((s) => s.oursAppend / s.rawAppend));
+    out[`batch${batch}`].loadRatio = median(samples.map((s) => s.oursLoad / s.rawLoad));
+    out[`batch${batch}`].runs = samples;
   }
   process.stdout.write(JSON.stringify({ sizes, runs, ...out }));
 } finally {
