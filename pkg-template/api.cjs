@@ -177,7 +177,10 @@ function copyMembers(object, depth) {
   const out = {};
   for (const member of Object.keys(object)) {
     const copy = copyValue(object[member], member, depth, false);
-    if (copy !== undefined) setMember(out, member, copy);
+    if (copy === undefined) continue;
+    // A plain store, but for the one key that would set the prototype instead.
+    if (member === '__proto__') setMember(out, member, copy);
+    else out[member] = copy;
   }
   return out;
 }
