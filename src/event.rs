@@ -489,7 +489,7 @@ fn check_event(index: usize, members: RawMembers<'_>) -> Result<InputEvent<'_>, 
 /// Kept as the reference the scanner is tested against.
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod serde_reference {
-    use super::{time, InputEvent};
+    use super::InputEvent;
     use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
     use serde::Deserialize;
     use serde_json::value::RawValue;
@@ -535,10 +535,6 @@ mod serde_reference {
             }
             Ok(members)
         }
-    }
-
-    fn is_json_string(raw: &str) -> bool {
-        raw.starts_with('"')
     }
 
     /// One element of the batch array: an object's members, or something else.
@@ -636,48 +632,19 @@ mod serde_reference {
         }
     }
 
+    /// The members as the scanner gives them, then the same checks as the scanner's path: the
+    /// reference is for the reading of the text, not for the checks.
     fn check_event(index: usize, members: RawMembers<'_>) -> Result<InputEvent<'_>, String> {
-        let type_json = members
-            .type_json
-            .map(RawValue::get)
-            .filter(|t| is_json_string(t) && *t != "\"\"")
-            .ok_or_else(|| format!("events[{index}].type must be a non-empty string"))?;
-        let metadata_json = match members.metadata.map(RawValue::get) {
-            None => "{}",
-            Some(m) if m.starts_with('{') => m,
-            Some(_) => return Err(format!("events[{index}].metadata must be a plain object")),
-        };
-        let event_id_json = match members.event_id.map(RawValue::get) {
-            None => None,
-            Some(id) if is_json_string(id) && id != "\"\"" => Some(id),
-            Some(_) => {
-                return Err(format!(
-                    "events[{index}].eventId must be a non-empty string"
-                ))
-            }
-        };
-        let occurred_on_ms = match members.occurred_on {
-            None => None,
-            Some(raw) => Some(
-                serde_json::from_str::<Cow<'_, str>>(raw.get())
-                    .ok()
-                    .and_then(|text| time::parse_iso(&text))
-                    .ok_or_else(|| {
-                        format!(
-                            "events[{index}].occurredOn must be a valid Date or an ISO-8601 \
-                             date-time with a time zone, got {}",
-                            raw.get()
-                        )
-                    })?,
-            ),
-        };
-        Ok(InputEvent {
-            type_json,
-            data_json: members.data.map_or("null", RawValue::get),
-            metadata_json,
-            event_id_json,
-            occurred_on_ms,
-        })
+        super::check_event(
+            index,
+            super::RawMembers {
+                type_json: members.type_json.map(RawValue::get),
+                data: members.data.map(RawValue::get),
+                metadata: members.metadata.map(RawValue::get),
+                event_id: members.event_id.map(RawValue::get),
+                occurred_on: members.occurred_on.map(RawValue::get),
+            },
+        )
     }
 }
 
