@@ -66,7 +66,7 @@ pub struct Corruption {
 /// decode and belong to the stream. The first problem is kept and everything after it ignored.
 pub struct RecordSink<'a> {
     aggregate_id: &'a str,
-    /// The aggregate id as a JSON string literal, made on first use.
+    /// The aggregate id as a JSON string literal.
     aggregate_id_json: String,
     next_version: i64,
     verify: bool,
@@ -80,9 +80,11 @@ impl<'a> RecordSink<'a> {
     pub fn new(aggregate_id: &'a str, after_version: i64, verify: bool) -> Self {
         let mut json = String::new();
         json.push('[');
+        let mut aggregate_id_json = String::with_capacity(aggregate_id.len() + 2);
+        payload::push_json_string(&mut aggregate_id_json, aggregate_id);
         RecordSink {
             aggregate_id,
-            aggregate_id_json: String::new(),
+            aggregate_id_json,
             next_version: after_version.saturating_add(1),
             verify,
             json,
@@ -104,9 +106,6 @@ impl<'a> RecordSink<'a> {
             return;
         }
         let written = if self.verify {
-            if self.aggregate_id_json.is_empty() {
-                payload::push_json_string(&mut self.aggregate_id_json, self.aggregate_id);
-            }
             let stream = payload::Stream {
                 id: self.aggregate_id,
                 id_json: &self.aggregate_id_json,
@@ -138,9 +137,6 @@ impl<'a> RecordSink<'a> {
     pub fn push_fields(&mut self, version: i64, fields: &EventFields<'_>) {
         if !self.accepts(version) {
             return;
-        }
-        if self.aggregate_id_json.is_empty() {
-            payload::push_json_string(&mut self.aggregate_id_json, self.aggregate_id);
         }
         payload::write_event(
             &mut self.json,
