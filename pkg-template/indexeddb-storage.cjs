@@ -20,13 +20,35 @@ function requestResult(request) {
   });
 }
 
+/**
+ * Opens the database `name` at this schema's version, creating the object store if needed.
+ * `onLost` runs when another connection asks for a version change (a newer app's schema upgrade
+ * or a deleteDatabase, from this or another tab): this one then closes so as not to block it.
+ */
+async function connect(factory, name, onLost) {
+  const request = factory.open(name, DB_VERSION);
+  request.onupgradeneeded = () => {
+    if (!request.result.objectStoreNames.contains(STORE)) request.result.createObjectStore(STORE);
+  };
+  const db = await requestResult(request);
+  db.onversionchange = () => {
+    db.close();
+    onLost(db);
+  };
+  return db;
+}
+
 class IndexedDbStorage {
+  // The open connection; undefined after a version change closed it (see #reconnect).
   #db;
+  #reconnecting;
+  #closed = false;
+  #connect;
   #KeyRange;
   #durability;
 
-  constructor(db, KeyRange, durability) {
-    this.#db = db;
+  constructor(connectTo, KeyRange, durability) {
+    this.#connect = connectTo;
     this.#KeyRange = KeyRange;
     this.#durability = durability;
   }
@@ -50,14 +72,37 @@ class IndexedDbStorage {
     if (typeof name !== 'string' || name === '') {
       throw new TypeError('IndexedDbStorage.open: name must be a non-empty string');
     }
-    const request = factory.open(name, DB_VERSION);
-    request.onupgradeneeded = () => {
-      if (!request.result.objectStoreNames.contains(STORE)) request.result.createObjectStore(STORE);
-    };
-    const db = await requestResult(request);
-    // Let a newer version of the app upgrade the schema from another tab instead of blocking it.
-    db.onversionchange = () => db.close();
-    return new IndexedDbStorage(db, KeyRange, durability);
+    let storage;
+    const connectTo = () => connect(factory, name, (db) => storage.#lost(db));
+    storage = new IndexedDbStorage(connectTo, KeyRange, durability);
+    storage.#db = await connectTo();
+    return storage;
+  }
+
+  #lost(db) {
+    if (this.#db === db) this.#db = undefined;
+  }
+
+  /**
+   * Opens the database again after a version change closed it, once for all the operations
+   * waiting. After another tab deleted the database this creates it afresh (empty); after a newer
+   * version of the app upgraded it, opening at this version fails with a VersionError, which the
+   * operations report (the store makes it a STORAGE error) until the page runs the newer code.
+   */
+  #reconnect() {
+    if (this.#closed) return Promise.reject(new Error('this IndexedDbStorage was closed with close()'));
+    this.#reconnecting ??= this.#connect().then(
+      (db) => {
+        this.#reconnecting = undefined;
+        if (this.#closed) db.close();
+        else this.#db = db;
+      },
+      (error) => {
+        this.#reconnecting = undefined;
+        throw error;
+      },
+    );
+    return this.#reconnecting;
   }
 
   #stream(aggregateId, afterVersion = -1) {
@@ -71,6 +116,7 @@ class IndexedDbStorage {
   }
 
   load(aggregateId, afterVersion) {
+    if (this.#db === undefined) return this.#reconnect().then(() => this.load(aggregateId, afterVersion));
     return new Promise((resolve, reject) => {
       const tx = this.#transaction('readonly');
       let payloads;
@@ -93,6 +139,7 @@ class IndexedDbStorage {
   }
 
   version(aggregateId) {
+    if (this.#db === undefined) return this.#reconnect().then(() => this.version(aggregateId));
     return new Promise((resolve, reject) => {
       const tx = this.#transaction('readonly');
       let version;
@@ -103,6 +150,7 @@ class IndexedDbStorage {
   }
 
   append(aggregateId, expectedVersion, records) {
+    if (this.#db === undefined) return this.#reconnect().then(() => this.append(aggregateId, expectedVersion, records));
     return new Promise((resolve, reject) => {
       const tx = this.#transaction('readwrite');
       const store = tx.objectStore(STORE);
@@ -132,9 +180,11 @@ class IndexedDbStorage {
     });
   }
 
-  /** Closes the database connection. */
+  /** Closes the database connection; later calls reject. */
   close() {
-    this.#db.close();
+    this.#closed = true;
+    this.#db?.close();
+    this.#db = undefined;
   }
 }
 

@@ -149,6 +149,52 @@ test('IndexedDbStorage: events survive a page reload', { timeout: 60_000 }, asyn
   });
 });
 
+test('IndexedDbStorage: another tab deleting the database, then upgrading it, neither blocks nor breaks a store', { timeout: 60_000 }, async () => {
+  await withPages(env, async ({ open }) => {
+    const [holder, other] = [await open('/'), await open('/')];
+    const dbName = `versionchange-${Date.now()}`;
+    // Tab 1 keeps a store open over the database.
+    await holder.evaluate(async (name) => {
+      const { EventStore, IndexedDbStorage } = await window.wes;
+      window.vcStore = new EventStore({ storage: await IndexedDbStorage.open(name) });
+      await window.vcStore.appendEvents('s', -1, [{ type: 'A' }, { type: 'B' }]);
+    }, dbName);
+    // Tab 2 deletes it ("clear data"): tab 1's connection closes for it, so this completes.
+    await other.evaluate(async (name) => {
+      window.idbRequest = (r) => new Promise((resolve, reject) => {
+        r.onsuccess = () => resolve(r.result);
+        r.onerror = () => reject(r.error);
+        r.onblocked = () => reject(new Error('blocked by the other tab'));
+      });
+      await window.idbRequest(indexedDB.deleteDatabase(name));
+    }, dbName);
+    // Tab 1 goes on, on a fresh database.
+    const afterDelete = await holder.evaluate(async () => {
+      const version = await window.vcStore.getCurrentVersion('s');
+      const appended = await window.vcStore.appendEvents('s', -1, [{ type: 'C' }]);
+      return { version, appended, types: (await window.vcStore.loadEvents('s')).map((e) => e.type) };
+    });
+    assert.deepEqual(afterDelete, { version: null, appended: 0, types: ['C'] });
+    // Tab 2 runs a newer schema (version 2): not blocked either; tab 1 then gets STORAGE errors
+    // naming the VersionError, not a hang or an InvalidStateError.
+    await other.evaluate(async (name) => {
+      const upgrade = indexedDB.open(name, 2);
+      upgrade.onupgradeneeded = () => upgrade.result.createObjectStore('newer');
+      window.newer = await window.idbRequest(upgrade);
+    }, dbName);
+    const afterUpgrade = await holder.evaluate(async () => {
+      try {
+        await window.vcStore.loadEvents('s');
+        return 'no error';
+      } catch (error) {
+        return { code: error.code, cause: error.cause?.name };
+      }
+    });
+    assert.deepEqual(afterUpgrade, { code: 'STORAGE', cause: 'VersionError' });
+    await other.evaluate(() => window.newer.close());
+  });
+});
+
 test('IndexedDbStorage: events survive closing and restarting the browser (profile on disk)', { timeout: 60_000 }, async () => {
   // Beyond a reload: the profile directory is the only thing the two browsers share, so this
   // checks that acknowledged appends were written to disk.

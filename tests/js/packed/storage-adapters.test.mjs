@@ -276,3 +276,59 @@ describe('persistence and instances', () => {
     });
   });
 });
+
+describe('IndexedDbStorage after another connection changes the database version', () => {
+  const request = (r) => new Promise((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+
+  test('after a deleteDatabase (e.g. "clear data" in another tab) it reconnects to a fresh, empty database', async () => {
+    const indexedDB = new IDBFactory();
+    const storage = await IndexedDbStorage.open('vc-delete', { indexedDB, IDBKeyRange });
+    const store = new EventStore({ storage });
+    await store.appendEvents('s', -1, [{ type: 'A' }, { type: 'B' }]);
+    // Our connection closes on versionchange, so the deletion is not blocked.
+    await request(indexedDB.deleteDatabase('vc-delete'));
+    assert.equal(await store.getCurrentVersion('s'), null);
+    assert.equal(await store.appendEvents('s', -1, [{ type: 'C' }]), 0);
+    assert.deepEqual((await store.loadEvents('s')).map((e) => e.type), ['C']);
+    // A second store over the same database sees the same fresh data.
+    const other = new EventStore({ storage: await IndexedDbStorage.open('vc-delete', { indexedDB, IDBKeyRange }) });
+    assert.deepEqual((await other.loadEvents('s')).map((e) => e.type), ['C']);
+  });
+
+  test('after a newer schema version took over, operations fail as STORAGE with the VersionError as cause', async () => {
+    const indexedDB = new IDBFactory();
+    const storage = await IndexedDbStorage.open('vc-upgrade', { indexedDB, IDBKeyRange });
+    const store = new EventStore({ storage });
+    await store.appendEvents('s', -1, [{ type: 'A' }]);
+    const upgrade = indexedDB.open('vc-upgrade', 2);
+    upgrade.onupgradeneeded = () => upgrade.result.createObjectStore('newer');
+    const newer = await request(upgrade); // not blocked: our connection closed for it
+    for (const call of [() => store.loadEvents('s'), () => store.appendEvents('s', 0, [{ type: 'B' }]), () => store.getCurrentVersion('s')]) {
+      await assert.rejects(call(), (error) => {
+        assert.ok(error instanceof EventStoreError);
+        assert.equal(error.code, 'STORAGE', error.message);
+        assert.equal(error.cause?.name, 'VersionError');
+        return true;
+      });
+    }
+    newer.close();
+  });
+
+  test('operations wait for one reconnection, and after close() they reject', async () => {
+    const indexedDB = new IDBFactory();
+    const storage = await IndexedDbStorage.open('vc-many', { indexedDB, IDBKeyRange });
+    const store = new EventStore({ storage });
+    await request(indexedDB.deleteDatabase('vc-many'));
+    const versions = await Promise.all(Array.from({ length: 20 }, (_, i) => store.appendEvents(`s-${i}`, -1, [{ type: 'A' }])));
+    assert.deepEqual(versions, new Array(20).fill(0));
+    storage.close();
+    await assert.rejects(store.loadEvents('s-0'), (error) => {
+      assert.equal(error.code, 'STORAGE');
+      assert.match(error.cause?.message ?? '', /closed/);
+      return true;
+    });
+  });
+});
