@@ -38,7 +38,8 @@
 // that died (kill -9, a crash, a signal without a handler) names a pid that no longer runs and is
 // taken over by the next open() (`storage.recovery.staleLockPid` says whose it was); so is one
 // with this process's pid but another start time (a restarted container's node is often pid 1
-// again). Should the dead holder's pid have been reused by an unrelated live process, open()
+// again; on Linux told apart exactly by its start in clock ticks, elsewhere by a start time more
+// than 2 s away). Should the dead holder's pid have been reused by an unrelated live process, open()
 // keeps refusing: delete the LOCK file by hand once you are sure no process uses the directory.
 // The lock relies on process ids, so it protects a directory on a local disk shared by the
 // processes of one machine, not a network share used by several machines.
@@ -176,23 +177,50 @@ async function directoryKey(directory) {
   return `path:${await fsp.realpath(directory)}`;
 }
 
-// The lock file: the pid on the first line, then when the process started (ms since the epoch).
-// The start time tells this very process (another thread or realm, which has its own registry)
-// from an earlier process that had the same pid, as a restarted container's node often does.
+// The lock file: the pid on the first line, then when the process started (ms since the epoch),
+// then on Linux its start in clock ticks since boot. The start tells this very process (another
+// thread or realm, which has its own registry) from an earlier process that had the same pid, as
+// a restarted container's node often does. The ticks are exact and the same in every thread of
+// a process; the time in ms is derived from the uptime, so it only counts as the same process
+// within SAME_START_MS, which an earlier process restarted quickly can fall within: it decides
+// only where there are no ticks (not Linux, or a lock written without them).
 const processStart = () => Math.round(Date.now() - process.uptime() * 1000);
 const SAME_START_MS = 2000;
 
+/** This process's start in clock ticks since boot (field 22 of /proc/self/stat), or null. */
+function processStartTicks() {
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    // Field 2, the command name, is in parentheses and may hold spaces: count after its ')'.
+    const ticks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return /^\d{1,20}$/.test(ticks ?? '') ? ticks : null;
+  } catch {
+    return null;
+  }
+}
+const START_TICKS = processStartTicks();
+
 function lockContent() {
-  return `${process.pid}\nstarted ${processStart()}\n`;
+  return `${process.pid}\nstarted ${processStart()}\n${START_TICKS === null ? '' : `ticks ${START_TICKS}\n`}`;
 }
 
-/** { pid, started } from a lock file's text (started: null if absent), or null if it names no pid. */
+/**
+ * { pid, started, ticks } from a lock file's text (started and ticks: null if absent), or null
+ * if it names no pid.
+ */
 function parseLock(text) {
   const match = /^\s*(\d{1,10})[ \t]*(?:\r?\n(?:started (-?\d{1,16}))?[\s\S]*)?$/.exec(text);
   if (!match) return null;
   const pid = Number(match[1]);
   if (!(pid > 0)) return null;
-  return { pid, started: match[2] === undefined ? null : Number(match[2]) };
+  const ticks = /\nticks (\d{1,20})\r?\n/.exec(text);
+  return { pid, started: match[2] === undefined ? null : Number(match[2]), ticks: ticks === null ? null : ticks[1] };
+}
+
+/** Whether a lock naming this pid was written by this very process (another thread of it). */
+function isThisProcess(holder) {
+  if (holder.ticks !== null && START_TICKS !== null) return holder.ticks === START_TICKS;
+  return holder.started !== null && Math.abs(holder.started - processStart()) < SAME_START_MS;
 }
 
 function isAlive(pid) {
@@ -282,7 +310,7 @@ async function acquireLock(directory) {
           `holds no pid yet); try again, or delete ${lockPath} if no process uses the directory`);
       }
     } else if (pid === process.pid) {
-      if (holder.started !== null && Math.abs(holder.started - processStart()) < SAME_START_MS) {
+      if (isThisProcess(holder)) {
         throw inUse(directory, pid, ' (another FileStorage of this process, in another thread)');
       }
       // Otherwise an earlier process that had this pid: stale.
