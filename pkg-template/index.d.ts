@@ -125,11 +125,15 @@ export interface IndexedDbStorageOptions {
   durability?: 'strict' | 'relaxed';
 }
 
-/** A StorageAdapter over the browser's IndexedDB; safe across tabs. */
+/**
+ * A StorageAdapter over the browser's IndexedDB; safe across tabs. It steps aside for another
+ * connection's version change (a delete or a newer schema) and reconnects on its next call.
+ */
 export class IndexedDbStorage implements StorageAdapter {
   static open(name: string, options?: IndexedDbStorageOptions): Promise<IndexedDbStorage>;
   load(aggregateId: string, afterVersion: number): Promise<StoredRecord[]>;
   version(aggregateId: string): Promise<number>;
   append(aggregateId: string, expectedVersion: number, records: StoredRecord[]): Promise<AppendResult>;
+  /** Closes the connection for good: later calls reject. */
   close(): void;
 }
