@@ -302,8 +302,9 @@ function readRecords(answer) {
     } else {
       for (let i = 0; i < length; i++) {
         const record = answer[i];
-        const version = record === null || typeof record !== 'object' ? undefined : record.version;
-        const payload = record === null || typeof record !== 'object' ? undefined : record.payload;
+        const isObject = record !== null && typeof record === 'object';
+        const version = isObject ? record.version : undefined;
+        const payload = isObject ? record.payload : undefined;
         if (typeof version !== 'number' || typeof payload !== 'string') {
           problem = 'load() returned a record without an integer version and a string payload';
           break;

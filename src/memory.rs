@@ -6,8 +6,8 @@
 //! from these parts.
 //!
 //! Per stream, the events' JSON texts (the event id when it is not a canonical UUID, type,
-//! metadata unless `{}`, data) go back to back into one `String`, and a fixed-size [`Record`] per event says where they end and holds the binary
-//! members. Text and binary are kept apart so that a load slices valid UTF-8 out of the `String`
+//! metadata unless `{}`, data) go back to back into one `String`, and a fixed-size [`Record`]
+//! per event says where they end and holds the binary members. Text and binary are kept apart so that a load slices valid UTF-8 out of the `String`
 //! instead of checking bytes again.
 use std::cell::RefCell;
 use std::convert::Infallible;
@@ -80,7 +80,7 @@ impl Stream {
         });
     }
 
-    /// The event at `index`, whose text starts at `start`. `None` only if the record does not
+    /// The event of `record`, whose text starts at `start`. `None` only if the record does not
     /// fit its text (a bug), which the load then reports as corruption.
     fn event(&self, start: usize, record: &Record) -> Option<EventFields<'_>> {
         let text = self.text.get(start..record.end)?;
@@ -204,15 +204,8 @@ impl Storage for MemoryStorage {
             Some(stream) => stream,
             None => streams.entry(aggregate_id.into()).or_default(),
         };
-        let text: usize = events
-            .iter()
-            .map(|e| {
-                e.event_id.json_len()
-                    + e.type_json.len()
-                    + e.metadata_json.len()
-                    + e.data_json.len()
-            })
-            .sum();
+        // At most this much text: canonical ids and `{}` metadata take none.
+        let text: usize = events.iter().map(EventFields::text_len).sum();
         let (bytes, records) = (&mut stream.text, &mut stream.records);
         bytes.reserve_exact(growth(bytes.len(), bytes.capacity(), text, 4096));
         records.reserve_exact(growth(records.len(), records.capacity(), events.len(), 64));

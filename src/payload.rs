@@ -34,6 +34,13 @@ pub enum DecodeError {
     Mismatch(String),
 }
 
+/// `value` as a JSON string literal.
+pub fn json_string(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    push_json_string(&mut out, value);
+    out
+}
+
 /// Appends `value` as a JSON string literal.
 pub fn push_json_string(out: &mut String, value: &str) {
     out.push('"');
@@ -111,9 +118,12 @@ pub const FIXED_BYTES: usize = 131;
 impl EventFields<'_> {
     /// An upper bound of the bytes of this event's payload, given its stream's id as JSON.
     pub fn payload_len(&self, aggregate_id_json: &str) -> usize {
-        FIXED_BYTES
-            + aggregate_id_json.len()
-            + self.type_json.len()
+        FIXED_BYTES + aggregate_id_json.len() + self.text_len()
+    }
+
+    /// Bytes of the event's JSON texts: type, data, metadata and id.
+    pub fn text_len(&self) -> usize {
+        self.type_json.len()
             + self.data_json.len()
             + self.metadata_json.len()
             + self.event_id.json_len()
@@ -311,8 +321,7 @@ pub fn write_verified_event(
     aggregate_id: &str,
     version: i64,
 ) -> Result<(), DecodeError> {
-    let mut id_json = String::new();
-    push_json_string(&mut id_json, aggregate_id);
+    let id_json = json_string(aggregate_id);
     let stream = Stream {
         id: aggregate_id,
         id_json: &id_json,
@@ -345,17 +354,18 @@ pub fn write_verified_event_with(
     if is_canonical(payload, stream.id_json, version, times) {
         return write_trusted_event(out, payload);
     }
-    write_decoded_event(out, payload, stream.id, version, times)
+    write_decoded_event(out, payload, stream, version, times)
 }
 
 /// `write_verified_event_with` for any payload: decoded member by member.
 fn write_decoded_event(
     out: &mut String,
     payload: &str,
-    aggregate_id: &str,
+    stream: Stream<'_>,
     version: i64,
     times: &mut time::IsoCache,
 ) -> Result<(), DecodeError> {
+    let aggregate_id = stream.id;
     let decoded: PayloadV1<'_> =
         serde_json::from_str(payload).map_err(|e| DecodeError::Malformed(e.to_string()))?;
     if decoded.v != FORMAT_VERSION {
@@ -399,8 +409,6 @@ fn write_decoded_event(
     if payload.starts_with(PREFIX) && decoded.occurred_on == times.get(occurred_on_ms) {
         return write_trusted_event(out, payload);
     }
-    let mut id_json = String::with_capacity(aggregate_id.len() + 2);
-    push_json_string(&mut id_json, aggregate_id);
     let fields = EventFields {
         type_json,
         data_json: decoded.data.get(),
@@ -408,7 +416,7 @@ fn write_decoded_event(
         event_id: EventId::Json(event_id_json),
         occurred_on_ms,
     };
-    write_event(out, &id_json, version, &fields, times);
+    write_event(out, stream.id_json, version, &fields, times);
     Ok(())
 }
 
@@ -417,10 +425,8 @@ mod tests {
     use super::*;
 
     fn sample(aggregate_id: &str, version: i64) -> String {
-        let mut id_json = String::new();
-        push_json_string(&mut id_json, aggregate_id);
         encode(
-            &id_json,
+            &json_string(aggregate_id),
             version,
             &EventFields {
                 type_json: "\"OrderPlaced\"",
@@ -455,12 +461,11 @@ mod tests {
             }
             let payload: String = chars.into_iter().collect();
             let mut times = time::IsoCache::default();
-            let mut id_json = String::new();
-            push_json_string(&mut id_json, &id);
+            let id_json = json_string(&id);
             if is_canonical(&payload, &id_json, asked, &mut times) {
                 let (mut fast, mut decoded) = (String::new(), String::new());
                 write_trusted_event(&mut fast, &payload).unwrap();
-                write_decoded_event(&mut decoded, &payload, &id, asked, &mut times).unwrap();
+                write_decoded_event(&mut decoded, &payload, Stream { id: &id, id_json: &id_json }, asked, &mut times).unwrap();
                 proptest::prop_assert_eq!(fast, decoded);
             }
         }
@@ -469,11 +474,7 @@ mod tests {
     #[test]
     fn canonical_payloads_take_the_fast_path() {
         let mut times = time::IsoCache::default();
-        let id_json = |id: &str| {
-            let mut json = String::new();
-            push_json_string(&mut json, id);
-            json
-        };
+        let id_json = json_string;
         assert!(is_canonical(
             &sample("a\"b\n", 2),
             &id_json("a\"b\n"),

@@ -80,11 +80,9 @@ impl<'a> RecordSink<'a> {
     pub fn new(aggregate_id: &'a str, after_version: i64, verify: bool) -> Self {
         let mut json = String::new();
         json.push('[');
-        let mut aggregate_id_json = String::with_capacity(aggregate_id.len() + 2);
-        payload::push_json_string(&mut aggregate_id_json, aggregate_id);
         RecordSink {
             aggregate_id,
-            aggregate_id_json,
+            aggregate_id_json: payload::json_string(aggregate_id),
             next_version: after_version.saturating_add(1),
             verify,
             json,

@@ -443,8 +443,7 @@ impl Storage for JsStorage {
         let list = Array::new_with_length(events.len() as u32);
         let (version_key, payload_key) =
             (JsValue::from_str("version"), JsValue::from_str("payload"));
-        let mut id_json = String::with_capacity(aggregate_id.len() + 2);
-        payload::push_json_string(&mut id_json, aggregate_id);
+        let id_json = payload::json_string(aggregate_id);
         let (mut text, mut times) = (String::new(), IsoCache::default());
         for (index, (event, version)) in events.iter().zip(expected_version + 1..).enumerate() {
             text.clear();
