@@ -107,8 +107,9 @@ pub fn wasm_memory() -> JsValue {
 #[wasm_bindgen]
 pub struct MemoryEventStore {
     inner: EventStore<MemoryStorage>,
-    /// Where the wrapper writes a batch's UTF-8 JSON (`TextEncoder.encodeInto`) before
-    /// `append_input`: one native copy instead of wasm-bindgen's per-character string copy.
+    /// Where the wrapper copies a batch's UTF-8 JSON (which it writes into a byte buffer of its
+    /// own) before `append_input`: one native copy instead of wasm-bindgen's allocation and
+    /// per-character string copy.
     /// Borrowed only inside the synchronous methods below.
     input: RefCell<Vec<u8>>,
 }
@@ -509,17 +510,21 @@ impl AdapterEventStore {
         })
     }
 
-    /// Resolves to the new version (-1 for "no stream").
+    /// Resolves to the new version (-1 for "no stream"). `events_json`: the batch's JSON as
+    /// UTF-8, which the wrapper writes into a byte buffer (the glue copies it into the wasm
+    /// memory before this returns, so the wrapper may reuse its buffer at once).
     pub fn append(
         &self,
         aggregate_id: String,
         expected_version: f64,
-        events_json: String,
+        events_json: Vec<u8>,
         now_ms: f64,
     ) -> Promise {
         let inner = Rc::clone(&self.inner);
         into_promise(async move {
             let expected = version::expected_version(expected_version).map_err(invalid)?;
+            let events_json =
+                String::from_utf8(events_json).map_err(|_| internal("the batch is not UTF-8"))?;
             inner
                 .append_events(&aggregate_id, expected, &events_json, now_ms as i64)
                 .await
