@@ -167,25 +167,87 @@ function writeUtf8(out, text) {
   out.length += encoder.encodeInto(text, out.array.subarray(out.length)).written;
 }
 
-/** Appends `text` as a JSON string literal, as JSON.stringify writes it. */
+// JSON.stringify's two-character escapes, by code unit; the other control characters and lone
+// surrogates are written as \u followed by four lowercase hex digits.
+const SHORT_ESCAPES = new Map([[0x08, 0x62], [0x09, 0x74], [0x0a, 0x6e], [0x0c, 0x66], [0x0d, 0x72], [0x22, 0x22], [0x5c, 0x5c]]);
+const HEX = '0123456789abcdef';
+// What a string needs escaped in JSON: `"`, `\`, control characters (lone surrogates are
+// found by isWellFormed).
+const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
+// Longer strings are copied by native code (TextEncoder) rather than unit by unit in JS.
+const LONG_STRING = 128;
+
+/** Appends `text` as a JSON string literal, as JSON.stringify writes it, in UTF-8. */
 function writeString(out, text) {
   const length = text.length;
-  reserve(out, length + 2);
+  if (length > LONG_STRING) {
+    writeLongString(out, text);
+    return;
+  }
+  // At most 6 bytes per UTF-16 unit (an escape), and the quotes.
+  reserve(out, 6 * length + 2);
   const array = out.array;
   let at = out.length;
   array[at++] = 0x22; // "
   for (let i = 0; i < length; i++) {
     const unit = text.charCodeAt(i);
-    // Printable ASCII but `"` and `\` is its own UTF-8 and needs no escape: the common case.
-    if (unit < 0x20 || unit === 0x22 || unit === 0x5c || unit >= 0x80) {
-      // Escapes (JSON.stringify's own, lone surrogates included) and UTF-8 for the rest.
-      writeUtf8(out, JSON.stringify(text));
-      return;
+    if (unit < 0x80) {
+      if (unit >= 0x20 && unit !== 0x22 && unit !== 0x5c) {
+        array[at++] = unit; // printable ASCII: the common case
+      } else {
+        at = writeEscape(array, at, unit);
+      }
+    } else if (unit < 0x800) {
+      array[at++] = 0xc0 | (unit >> 6);
+      array[at++] = 0x80 | (unit & 0x3f);
+    } else if (unit < 0xd800 || unit > 0xdfff) {
+      array[at++] = 0xe0 | (unit >> 12);
+      array[at++] = 0x80 | ((unit >> 6) & 0x3f);
+      array[at++] = 0x80 | (unit & 0x3f);
+    } else {
+      // A surrogate: with its low half, one code point in 4 bytes; alone, escaped.
+      const low = text.charCodeAt(i + 1); // NaN past the end
+      if (unit <= 0xdbff && low >= 0xdc00 && low <= 0xdfff) {
+        const point = 0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00);
+        array[at++] = 0xf0 | (point >> 18);
+        array[at++] = 0x80 | ((point >> 12) & 0x3f);
+        array[at++] = 0x80 | ((point >> 6) & 0x3f);
+        array[at++] = 0x80 | (point & 0x3f);
+        i++;
+      } else {
+        at = writeEscape(array, at, unit);
+      }
     }
-    array[at++] = unit;
   }
   array[at++] = 0x22;
   out.length = at;
+}
+
+/** Writes the JSON escape of a code unit at `at`; returns where it ends. */
+function writeEscape(array, at, unit) {
+  array[at++] = 0x5c; // \
+  const short = SHORT_ESCAPES.get(unit);
+  if (short !== undefined) {
+    array[at++] = short;
+    return at;
+  }
+  array[at++] = 0x75; // u
+  array[at++] = HEX.charCodeAt(unit >> 12);
+  array[at++] = HEX.charCodeAt((unit >> 8) & 0xf);
+  array[at++] = HEX.charCodeAt((unit >> 4) & 0xf);
+  array[at++] = HEX.charCodeAt(unit & 0xf);
+  return at;
+}
+
+/** writeString for long strings: native checks and copies. */
+function writeLongString(out, text) {
+  if (NEEDS_ESCAPE.test(text) || !text.isWellFormed()) {
+    writeUtf8(out, JSON.stringify(text));
+  } else {
+    writeByte(out, 0x22);
+    writeUtf8(out, text);
+    writeByte(out, 0x22);
+  }
 }
 
 /**

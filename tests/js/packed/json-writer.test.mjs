@@ -47,6 +47,12 @@ function generator(seed) {
     let text = '';
     const length = Math.floor(next() * 12);
     for (let i = 0; i < length; i++) text += pick(units);
+    // Sometimes long (the writer copies strings over 128 units natively), around that bound.
+    if (next() < 0.1) {
+      const long = 120 + Math.floor(next() * 20);
+      if (next() < 0.5) text = 'x'.repeat(long) + text;
+      else while (text.length < long) text += pick(units);
+    }
     return text;
   };
   const numbers = [
