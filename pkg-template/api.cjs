@@ -2,7 +2,8 @@
 // The public JS API over the wasm core, independent of how the wasm was loaded.
 //
 // What lives here and why: JS-only checks (typeof, and what JSON cannot carry faithfully, which
-// only JS can see), one JSON.stringify per batch (the copy that isolates the store from callers),
+// only JS can see), the batch's JSON written as UTF-8 while those checks read it (the copy that
+// isolates the store from callers; reading JS values from wasm would cost a crossing per value),
 // one JSON.parse per load (fresh objects for every caller), Promises, and the typed error
 // classes. Everything else (validation of values, versions, ids, times, encoding) is in Rust.
 

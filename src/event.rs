@@ -1,8 +1,8 @@
 //! Input events: the batch the JS wrapper serialised, decoded and checked.
 //!
-//! The batch arrives as JSON text (`JSON.stringify(events)` in the wrapper, which also rejects what
-//! JSON cannot carry faithfully). Values are kept as raw JSON slices: `data` and `metadata` are
-//! stored verbatim, never re-serialised.
+//! The batch arrives as JSON text (what `JSON.stringify(events)` writes; the wrapper writes it
+//! itself while rejecting what JSON cannot carry faithfully). Values are kept as raw JSON slices:
+//! `data` and `metadata` are stored verbatim, never re-serialised.
 //!
 //! A small scanner written for this one shape reads the batch in one pass: it checks the whole
 //! text is JSON (as strictly as `serde_json`, which a property test holds it to) but only
