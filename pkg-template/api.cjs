@@ -253,9 +253,10 @@ function writeLongString(out, text) {
 
 /**
  * Appends the value's JSON, checked; false (writing nothing) for a member JSON leaves out.
- * `key` names the value in messages; `inArray`: undefined is an error there, not left out.
+ * `key` names the value in messages; `inArray`: undefined is an error there, not left out;
+ * `fromToJSON`: the value is what a toJSON returned.
  */
-function writeValue(out, value, key, depth, inArray) {
+function writeValue(out, value, key, depth, inArray, fromToJSON) {
   switch (typeof value) {
     case 'string':
       writeString(out, value);
@@ -277,10 +278,12 @@ function writeValue(out, value, key, depth, inArray) {
         return true;
       }
       if (depth > FAST_DEPTH) throw TOO_DEEP;
-      const toJSON = value.toJSON;
+      // JSON calls one toJSON per value: what a toJSON returns is taken as it is (a Date it
+      // returns would become {}, so it is rejected like other objects that are not plain).
+      const toJSON = fromToJSON ? undefined : value.toJSON;
       if (typeof toJSON === 'function') {
         if (value instanceof Date && Number.isNaN(value.getTime())) throw invalidDate(key);
-        return writeValue(out, toJSON.call(value, String(key)), key, depth + 1, inArray);
+        return writeValue(out, toJSON.call(value, String(key)), key, depth + 1, inArray, true);
       }
       if (Array.isArray(value)) {
         writeElements(out, value, depth + 1);
@@ -303,7 +306,7 @@ function writeElements(out, array, depth) {
   writeByte(out, 0x5b); // [
   for (let i = 0; i < length; i++) {
     if (i > 0) writeByte(out, 0x2c); // ,
-    writeValue(out, array[i], i, depth, true);
+    writeValue(out, array[i], i, depth, true, false);
   }
   writeByte(out, 0x5d); // ]
 }
@@ -316,7 +319,7 @@ function writeMembers(out, object, depth) {
     if (!empty) writeByte(out, 0x2c); // ,
     writeString(out, member);
     writeByte(out, 0x3a); // :
-    if (writeValue(out, object[member], member, depth, false)) empty = false;
+    if (writeValue(out, object[member], member, depth, false, false)) empty = false;
     else out.length = start; // left out: undefined, as JSON does
   }
   writeByte(out, 0x7d); // }

@@ -169,6 +169,29 @@ describe('the batch JSON the wrapper writes', () => {
     }
   });
 
+  test('what a toJSON returns is not converted again, as in JSON.stringify: a Date or a toJSON object it returns is rejected at any depth', async () => {
+    const store = new EventStore();
+    const returning = (result) => ({ toJSON: () => result });
+    const cases = {
+      'a Date': () => returning(new Date(0)), // JSON would write {}
+      'an object with toJSON': () => returning({ toJSON: () => 1 }), // JSON would write {}
+      'itself': () => ({ toJSON() { return this; } }), // JSON would write {}
+    };
+    for (const [name, make] of Object.entries(cases)) {
+      for (const depth of [0, 70]) {
+        const data = nested(depth, { x: make() });
+        await assert.rejects(store.appendEvents(`to-json-${name}-${depth}`, -1, [{ type: 'T', data }]),
+          { code: 'INVALID_ARGUMENT' }, `${name} at depth ${depth}`);
+      }
+    }
+    // What a toJSON returns is still walked: Dates inside it are converted by their own toJSON.
+    const data = { x: returning({ when: new Date(0), list: [new Date(1)] }) };
+    await store.appendEvents('to-json-nested', -1, [{ type: 'T', data }]);
+    const [event] = await store.loadEvents('to-json-nested');
+    assert.deepEqual(event.data, JSON.parse(JSON.stringify(data)));
+    assert.deepEqual(event.data, { x: { when: '1970-01-01T00:00:00.000Z', list: ['1970-01-01T00:00:00.001Z'] } });
+  });
+
   test('a getter of the batch that appends to the same store gets its own buffer: both batches are stored whole', async () => {
     for (const storage of [undefined, new RecordingStorage()]) {
       const store = new EventStore(storage && { storage });
