@@ -290,7 +290,7 @@ function writeValue(out, value, key, depth, inArray, fromToJSON) {
         return true;
       }
       if (isPlainObject(value)) {
-        writeMembers(out, value, depth + 1);
+        writeMembers(out, value, depth + 1, undefined);
         return true;
       }
       break;
@@ -301,8 +301,19 @@ function writeValue(out, value, key, depth, inArray, fromToJSON) {
   throw unfaithful(value, key);
 }
 
-function writeElements(out, array, depth) {
+/**
+ * An array's length as JSON reads it (ToLength, one read): a proxy of an array may answer
+ * anything, and looping on a fraction or an object would write other elements than JSON does.
+ */
+function lengthOf(array) {
   const length = array.length;
+  if (Number.isSafeInteger(length) && length >= 0) return length; // every real array
+  const whole = Math.trunc(+length); // throws on a BigInt or Symbol, as JSON does
+  return whole > 0 ? Math.min(whole, Number.MAX_SAFE_INTEGER) : 0;
+}
+
+function writeElements(out, array, depth) {
+  const length = lengthOf(array);
   writeByte(out, 0x5b); // [
   for (let i = 0; i < length; i++) {
     if (i > 0) writeByte(out, 0x2c); // ,
@@ -311,7 +322,8 @@ function writeElements(out, array, depth) {
   writeByte(out, 0x5d); // ]
 }
 
-function writeMembers(out, object, depth) {
+/** `only`: when given, the members to write; the others are checked and left out. */
+function writeMembers(out, object, depth, only) {
   writeByte(out, 0x7b); // {
   let empty = true;
   for (const member of Object.keys(object)) {
@@ -319,11 +331,16 @@ function writeMembers(out, object, depth) {
     if (!empty) writeByte(out, 0x2c); // ,
     writeString(out, member);
     writeByte(out, 0x3a); // :
-    if (writeValue(out, object[member], member, depth, false, false)) empty = false;
-    else out.length = start; // left out: undefined, as JSON does
+    const written = writeValue(out, object[member], member, depth, false, false);
+    if (written && (only === undefined || only.has(member))) empty = false;
+    else out.length = start; // left out: undefined (as JSON does), or not in `only`
   }
   writeByte(out, 0x7d); // }
 }
+
+// An event's members. Others are checked like the rest but not written: they are not part of
+// an event (the core would skip them, and cannot decode a name with a lone surrogate).
+const EVENT_MEMBERS = new Set(['type', 'data', 'metadata', 'eventId', 'occurredOn']);
 
 const objectPrototype = Object.prototype;
 
@@ -359,11 +376,19 @@ function checkPrimitive(value, key, inArray) {
 
 /** JSON.stringify with the same checks as writeValue, in a replacer: for the deep cases. */
 function stringifyChecked(events, at) {
-  return JSON.stringify(events, function replacer(key, value) {
+  const replacer = function replacer(key, value) {
     if (this === events) {
       at.index = Number(key);
       if (!isEvent(value)) throw new Unfaithful(`must be a plain object, got ${describe(value)}`);
-      return value;
+      // The event's members, each read once; as on the fast path, the others are checked (by
+      // a JSON.stringify of their own) and left out.
+      const kept = {};
+      for (const member of Object.keys(value)) {
+        const memberValue = value[member];
+        if (EVENT_MEMBERS.has(member)) kept[member] = memberValue;
+        else JSON.stringify({ [member]: memberValue }, replacer);
+      }
+      return kept;
     }
     if (value === null) {
       // toJSON already ran: an invalid Date arrives as null. Telling it apart from a real null
@@ -377,7 +402,8 @@ function stringifyChecked(events, at) {
     }
     checkPrimitive(value, key, Array.isArray(this));
     return value;
-  });
+  };
+  return JSON.stringify(events, replacer);
 }
 
 function isUnfaithful(error) {
@@ -418,15 +444,13 @@ function encodeEvents(events, out) {
     }
     listed = true;
     try {
-      const length = events.length;
+      const length = lengthOf(events);
       writeByte(out, 0x5b); // [
       for (; at.index < length; at.index++) {
         const event = events[at.index];
         if (!isEvent(event)) throw new Unfaithful(`must be a plain object, got ${describe(event)}`);
         if (at.index > 0) writeByte(out, 0x2c); // ,
-        // Members that are not part of an event are checked like the rest and written; the
-        // core skips them.
-        writeMembers(out, event, 1);
+        writeMembers(out, event, 1, EVENT_MEMBERS);
       }
       writeByte(out, 0x5d); // ]
     } catch (error) {

@@ -192,6 +192,50 @@ describe('the batch JSON the wrapper writes', () => {
     assert.deepEqual(event.data, { x: { when: '1970-01-01T00:00:00.000Z', list: ['1970-01-01T00:00:00.001Z'] } });
   });
 
+  test('members that are not part of an event are checked and left out, at any depth, whatever their name', async () => {
+    for (const storage of [undefined, new RecordingStorage()]) {
+      const store = new EventStore(storage && { storage });
+      for (const depth of [0, 70]) {
+        const data = nested(depth, 1);
+        // A lone surrogate in a name (which the core's JSON reader refuses in event members).
+        const extra = { type: 'T', data, '\ud800': 2, other: { x: [1] }, __proto__: null };
+        const id = `extra-${depth}-${storage ? 'adapter' : 'memory'}`;
+        assert.equal(await store.appendEvents(id, -1, [extra]), 0, `depth ${depth}`);
+        const [event] = await store.loadEvents(id);
+        assert.deepEqual(Object.keys(event).sort(), ['aggregateId', 'data', 'eventId', 'metadata', 'occurredOn', 'type', 'version']);
+        assert.deepEqual(event.data, JSON.parse(JSON.stringify(data)));
+        if (storage) assert.ok(!storage.streams.get(id)[0].payload.includes('other'), 'an extra member reached the adapter');
+        // ...but still checked: JSON cannot carry them faithfully.
+        for (const bad of [NaN, () => 1, new Map(), { deep: [undefined] }]) {
+          await assert.rejects(store.appendEvents(`${id}-bad`, -1, [{ type: 'T', data, extra: bad }]),
+            { code: 'INVALID_ARGUMENT' }, `depth ${depth}: extra ${String(bad)}`);
+        }
+      }
+    }
+  });
+
+  test('an array proxy\'s length is read once and as JSON reads it (ToLength)', async () => {
+    const store = new EventStore();
+    let reads = 0;
+    const lengthObject = { valueOf: () => { reads++; return 2; } };
+    const cases = [
+      [2.5, [1, 2]],
+      [lengthObject, [1, 2]],
+      ['2', [1, 2]],
+      [-1, []],
+      [NaN, []],
+    ];
+    for (const [i, [length, stored]] of cases.entries()) {
+      const list = new Proxy([1, 2, 3], { get: (target, key, receiver) => (key === 'length' ? length : Reflect.get(target, key, receiver)) });
+      assert.equal(JSON.stringify(list), JSON.stringify(stored), 'the case is what JSON does');
+      reads = 0;
+      await store.appendEvents(`length-${i}`, -1, [{ type: 'T', data: { list } }]);
+      const [event] = await store.loadEvents(`length-${i}`);
+      assert.deepEqual(event.data.list, stored, `length ${String(length)}`);
+      if (length === lengthObject) assert.equal(reads, 1, 'valueOf of the length was called more than once');
+    }
+  });
+
   test('a getter of the batch that appends to the same store gets its own buffer: both batches are stored whole', async () => {
     for (const storage of [undefined, new RecordingStorage()]) {
       const store = new EventStore(storage && { storage });
