@@ -22,7 +22,10 @@ export interface EventEnvelopeInput {
 /** An event as appended. `eventId` and `occurredOn` are filled in when absent. */
 export interface EventInput extends EventEnvelopeInput {
   type: string;
-  /** Any JSON value (plain objects, arrays, finite numbers, strings, booleans, null). */
+  /**
+   * Any JSON value (plain objects, arrays, finite numbers, strings, booleans, null), nesting
+   * arrays and objects at most 1,000 levels deep (metadata too).
+   */
   data?: unknown;
 }
 

@@ -158,15 +158,32 @@ describe('the batch JSON the wrapper writes', () => {
     }
   });
 
-  test('nesting at, just past and far past the fast writer\'s depth is stored as JSON.stringify writes it', async () => {
+  test('data nesting up to 1,000 levels is stored as JSON.stringify writes it; deeper, and cycles, are rejected naming the event', async () => {
     const storage = new RecordingStorage();
     const store = new EventStore({ storage });
-    for (const [i, depth] of [60, 62, 63, 64, 65, 66, 200, 1000].entries()) {
-      const data = nested(depth, { leaf: '\ud800"', n: -0 });
-      assert.equal(await store.appendEvents(`deep-${i}`, -1, [{ type: 'Deep', data }]), 0, `depth ${depth}`);
-      const [{ payload }] = storage.streams.get(`deep-${i}`);
-      assert.ok(payload.includes(`"data":${JSON.stringify(data)},`), `depth ${depth}`);
+    // `levels` containers, one inside the other, alternating objects and arrays.
+    const chain = (levels) => {
+      let value = '\ud800"';
+      for (let i = 0; i < levels; i++) value = i % 2 ? { a: value, n: -0 } : [value, 'é\n'];
+      return value;
+    };
+    for (const levels of [1, 60, 64, 65, 200, 999, 1000]) {
+      const data = chain(levels);
+      assert.equal(await store.appendEvents(`deep-${levels}`, -1, [{ type: 'Deep', data }]), 0, `${levels} levels`);
+      const [{ payload }] = storage.streams.get(`deep-${levels}`);
+      assert.ok(payload.includes(`"data":${JSON.stringify(data)},`), `${levels} levels`);
     }
+    // metadata is an object, so its members start one level down.
+    assert.equal(await store.appendEvents('deep-metadata', -1, [{ type: 'Deep', metadata: { m: chain(999) } }]), 0);
+    const cyclic = { a: [1] };
+    cyclic.a.push(cyclic);
+    for (const [name, data] of [['1,001 levels', chain(1001)], ['100,000 levels', chain(100_000)], ['a cycle', cyclic]]) {
+      await assert.rejects(store.appendEvents(`too-deep-${name}`, -1, [{ type: 'T' }, { type: 'Deep', data }]),
+        (error) => error.code === 'INVALID_ARGUMENT' && error.message.startsWith('events[1] nests containers more than 1000 levels deep'),
+        name);
+      assert.equal(await store.getCurrentVersion(`too-deep-${name}`), null);
+    }
+    await assert.rejects(store.appendEvents('deep-metadata-2', -1, [{ type: 'Deep', metadata: { m: chain(1000) } }]), { code: 'INVALID_ARGUMENT' });
   });
 
   test('what a toJSON returns is not converted again, as in JSON.stringify: a Date or a toJSON object it returns is rejected at any depth', async () => {
@@ -233,6 +250,21 @@ describe('the batch JSON the wrapper writes', () => {
       const [event] = await store.loadEvents(`length-${i}`);
       assert.deepEqual(event.data.list, stored, `length ${String(length)}`);
       if (length === lengthObject) assert.equal(reads, 1, 'valueOf of the length was called more than once');
+    }
+  });
+
+  test('every getter and toJSON runs once, at any depth', async () => {
+    const store = new EventStore();
+    for (const levels of [1, 100, 900]) {
+      let getterRuns = 0;
+      let toJSONRuns = 0;
+      let data = {
+        get counted() { getterRuns++; return 1; },
+        stamp: { toJSON() { toJSONRuns++; return 'stamped'; } },
+      };
+      for (let i = 1; i < levels; i++) data = { a: data };
+      await store.appendEvents(`once-${levels}`, -1, [{ type: 'T', data }]);
+      assert.deepEqual([getterRuns, toJSONRuns], [1, 1], `${levels} levels`);
     }
   });
 
