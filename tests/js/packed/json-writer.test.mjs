@@ -6,6 +6,7 @@
 // formats, integer-like keys (which objects list first), left-out members, toJSON, deep nesting.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { runInNewContext } from 'node:vm';
 import { EventStore } from 'wasm-event-store';
 
 /** Keeps every payload the core hands over. */
@@ -251,6 +252,22 @@ describe('the batch JSON the wrapper writes', () => {
       assert.deepEqual(event.data.list, stored, `length ${String(length)}`);
       if (length === lengthObject) assert.equal(reads, 1, 'valueOf of the length was called more than once');
     }
+  });
+
+  test('an invalid Date is rejected whatever realm made it; a valid one from another realm is stored as its ISO string', async () => {
+    const store = new EventStore();
+    const foreignInvalid = runInNewContext('new Date(NaN)');
+    assert.ok(!(foreignInvalid instanceof Date), 'the Date is of another realm');
+    for (const [name, invalidDate] of [['this realm', new Date(NaN)], ['a vm context', foreignInvalid]]) {
+      await assert.rejects(store.appendEvents('dates', -1, [{ type: 'T', data: { when: invalidDate } }]),
+        (error) => error.code === 'INVALID_ARGUMENT' && error.message.includes('invalid Date'), name);
+    }
+    await store.appendEvents('dates', -1, [{ type: 'T', data: { when: runInNewContext('new Date(0)') } }]);
+    const [event] = await store.loadEvents('dates');
+    assert.deepEqual(event.data, { when: '1970-01-01T00:00:00.000Z' });
+    // A toJSON answering null is stored as null: only a Date without a time is refused.
+    await store.appendEvents('null-json', -1, [{ type: 'T', data: { x: { toJSON: () => null } } }]);
+    assert.deepEqual((await store.loadEvents('null-json'))[0].data, { x: null });
   });
 
   test('every getter and toJSON runs once, at any depth', async () => {
