@@ -481,31 +481,25 @@ mod tests {
             2,
             &mut times
         ));
-        assert!(!is_canonical(&sample("a", 2), &id_json("a"), 3, &mut times));
-        assert!(!is_canonical(
-            &sample("a", 2),
-            &id_json("ab"),
-            2,
-            &mut times
-        ));
-        assert!(!is_canonical(
-            &sample("ab", 2),
-            &id_json("a"),
-            2,
-            &mut times
-        ));
-        assert!(!is_canonical(
-            &sample("a", 12),
-            &id_json("a"),
-            1,
-            &mut times
-        ));
-        assert!(!is_canonical(
-            &sample("a", 1),
-            &id_json("a"),
-            12,
-            &mut times
-        ));
+        // (payload's stream, payload's version, asked stream, asked version): another version,
+        // another stream, or a version that is a prefix of the other.
+        for (stream, version, asked_stream, asked) in [
+            ("a", 2, "a", 3),
+            ("a", 2, "ab", 2),
+            ("ab", 2, "a", 2),
+            ("a", 12, "a", 1),
+            ("a", 1, "a", 12),
+        ] {
+            assert!(
+                !is_canonical(
+                    &sample(stream, version),
+                    &id_json(asked_stream),
+                    asked,
+                    &mut times
+                ),
+                "{stream} v{version} taken for {asked_stream} v{asked}"
+            );
+        }
         let respelled = sample("a", 2).replace("1970-01-01T00:00:00.000Z", "1970-01-01T00:00:00Z");
         assert!(!is_canonical(&respelled, &id_json("a"), 2, &mut times));
         let mut out = String::new();
