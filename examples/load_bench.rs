@@ -1,6 +1,6 @@
 //! Times in-memory appends and whole-stream loads natively (`cargo run --release --example load_bench`).
 use std::time::Instant;
-use wasm_event_store::{ready::poll_once, EventStore, MemoryStorage};
+use wasm_event_store::{poll_once, EventStore, MemoryStorage};
 
 fn main() {
     let store = EventStore::new(MemoryStorage::new(), [1; 32]);

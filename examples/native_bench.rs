@@ -1,5 +1,5 @@
 use std::time::Instant;
-use wasm_event_store::{ready::poll_once, EventStore, MemoryStorage};
+use wasm_event_store::{poll_once, EventStore, MemoryStorage};
 fn main() {
     let s = EventStore::new(MemoryStorage::new(), [1; 32]);
     let jsons: Vec<String> = (0..100_000).map(|i| format!(r#"[{{"type":"ItemAdded","data":{{"sku":"sku-{i}","qty":{},"price":12.5,"tags":["a","b"]}}}}]"#, i % 7)).collect();
@@ -31,7 +31,7 @@ fn main() {
     );
     let t = Instant::now();
     for _ in 0..100_000 {
-        let _ = wasm_event_store::event::parse_batch(&jsons[5]).unwrap();
+        let _ = wasm_event_store::batch::parse_batch(&jsons[5]).unwrap();
     }
     println!(
         "parse us {:.3}",

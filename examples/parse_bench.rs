@@ -1,6 +1,6 @@
 //! Times the batch decoder (`cargo run --release --example parse_bench`).
 use std::time::Instant;
-use wasm_event_store::event;
+use wasm_event_store::batch;
 
 fn main() {
     let one = r#"[{"type":"ItemAdded","data":{"sku":"sku-12345","qty":3,"price":12.5,"tags":["a","b"]}}]"#;
@@ -12,7 +12,7 @@ fn main() {
         let start = Instant::now();
         let mut count = 0;
         for _ in 0..n {
-            count += event::parse_batch(std::hint::black_box(&text)).map_or(0, |e| e.len());
+            count += batch::parse_batch(std::hint::black_box(&text)).map_or(0, |e| e.len());
         }
         let ns = start.elapsed().as_secs_f64() * 1e9 / count as f64;
         println!(

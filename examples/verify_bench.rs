@@ -1,6 +1,7 @@
 //! Times the check of a payload coming back from a host adapter (`cargo run --release --example verify_bench`).
 use std::time::Instant;
-use wasm_event_store::payload::{self, EventFields};
+use wasm_event_store::payload;
+use wasm_event_store::record::{EventFields, EventId};
 
 fn main() {
     let p = payload::encode(
@@ -10,7 +11,7 @@ fn main() {
             type_json: "\"ItemAdded\"",
             data_json: "{\"sku\":\"sku-1\",\"qty\":1,\"price\":12.5,\"tags\":[\"a\",\"b\"]}",
             metadata_json: "{}",
-            event_id: payload::EventId::Json("\"0b0c6f1e-8b9a-4c61-9f43-2f6c1d2a3b4c\""),
+            event_id: EventId::Json("\"0b0c6f1e-8b9a-4c61-9f43-2f6c1d2a3b4c\""),
             occurred_on_ms: 1_714_557_600_000,
         },
     );

@@ -462,6 +462,33 @@ function readRecords(answer) {
   return [payloads.join('\u0000'), new Float64Array(versions), problem];
 }
 
+/**
+ * Reads a storage adapter's append() answer for the core: a fresh plain { ok, actualVersion,
+ * type }, with `ok` and `actualVersion` left out unless they are a boolean and a number, and
+ * `type` what the answer is (for messages). Never throws: the answer may be a hostile proxy.
+ */
+function readAppendAnswer(answer) {
+  const type = answer === null ? 'null' : typeof answer;
+  const read = { type };
+  if (type === 'object' || type === 'function') {
+    // Each member on its own: a getter that throws loses only its own member.
+    const ok = readMember(answer, 'ok');
+    const actualVersion = readMember(answer, 'actualVersion');
+    if (typeof ok === 'boolean') read.ok = ok;
+    if (typeof actualVersion === 'number') read.actualVersion = actualVersion;
+  }
+  return read;
+}
+
+/** `object[key]`, or undefined where reading it throws (a getter, a revoked proxy). */
+function readMember(object, key) {
+  try {
+    return object[key];
+  } catch {
+    return undefined;
+  }
+}
+
 function fromVersionArgument(fromVersion) {
   if (fromVersion === undefined || fromVersion === null) return -1;
   if (typeof fromVersion !== 'number') {
@@ -485,6 +512,8 @@ function createApi(core, randomBytes) {
     const { read, written } = encoder.encodeInto(from === 0 ? text : text.slice(from), new Uint8Array(memory.buffer, address, capacity));
     return [read, written];
   };
+  // What the adapter-backed core calls back into (see JsStorage in src/wasm/js_storage.rs).
+  const helpers = { readRecords, readAppendAnswer, encodeInto: encodeIntoMemory };
 
   class EventStore {
     #core;
@@ -509,7 +538,7 @@ function createApi(core, randomBytes) {
         // checks the adapter's shape and names a missing method).
         this.#suspends = storage !== undefined;
         this.#core = this.#suspends
-          ? new core.AdapterEventStore(storage, randomBytes(32), readRecords, encodeIntoMemory)
+          ? new core.AdapterEventStore(storage, randomBytes(32), helpers)
           : new core.MemoryEventStore(randomBytes(32));
       } catch (error) {
         throw fromCore(error);

@@ -1,5 +1,42 @@
-//! Errors of the core, as values. Each variant has a stable `code` the JS layer exposes.
+//! Errors of the core, as values, and the one list of the error codes the package reports.
 use thiserror::Error;
+
+/// Every `code` an `EventStoreError` of the JS package can carry: the core's errors
+/// ([`StoreError::code`]) and the two the binding and the wrapper add. The strings are public
+/// API; `tests/error_codes.rs` fails when the JS wrapper, the types or the README list others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidArgument,
+    Conflict,
+    Storage,
+    Corrupt,
+    /// A store used after `free()` (reported by the JS wrapper).
+    Freed,
+    /// A bug: a trap, a broken invariant of the binding, anything unforeseen.
+    Internal,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 6] = [
+        ErrorCode::InvalidArgument,
+        ErrorCode::Conflict,
+        ErrorCode::Storage,
+        ErrorCode::Corrupt,
+        ErrorCode::Freed,
+        ErrorCode::Internal,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidArgument => "INVALID_ARGUMENT",
+            ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::Storage => "STORAGE",
+            ErrorCode::Corrupt => "CORRUPT",
+            ErrorCode::Freed => "FREED",
+            ErrorCode::Internal => "INTERNAL",
+        }
+    }
+}
 
 /// Every way an operation of the store can fail. `E` is the storage's own error type.
 #[derive(Debug, Error, PartialEq)]
@@ -34,11 +71,12 @@ impl<E> StoreError<E> {
     /// The stable machine-readable code, the same strings the JS errors carry in `code`.
     pub fn code(&self) -> &'static str {
         match self {
-            StoreError::InvalidArgument(_) => "INVALID_ARGUMENT",
-            StoreError::Conflict { .. } => "CONFLICT",
-            StoreError::Storage(_) => "STORAGE",
-            StoreError::Corrupt { .. } => "CORRUPT",
+            StoreError::InvalidArgument(_) => ErrorCode::InvalidArgument,
+            StoreError::Conflict { .. } => ErrorCode::Conflict,
+            StoreError::Storage(_) => ErrorCode::Storage,
+            StoreError::Corrupt { .. } => ErrorCode::Corrupt,
         }
+        .as_str()
     }
 
     pub(crate) fn invalid(message: impl Into<String>) -> Self {

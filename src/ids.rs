@@ -47,7 +47,7 @@ pub fn write_uuid(out: &mut String, bytes: &[u8; 16]) {
             *low = hex(byte & 0x0f);
         }
     }
-    crate::payload::push_ascii(out, &text);
+    crate::json::push_ascii(out, &text);
 }
 
 /// The 16 bytes of `text` if it is a UUID in exactly the form `write_uuid` writes (lowercase,

@@ -3,7 +3,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use serde_json::{json, Value};
-use wasm_event_store::{ready::poll_once, EventStore, MemoryStorage, StoreError};
+use wasm_event_store::{poll_once, EventStore, MemoryStorage, StoreError};
 
 type Store = EventStore<MemoryStorage>;
 type Error = StoreError<std::convert::Infallible>;

@@ -6,19 +6,19 @@
 
 use proptest::prelude::*;
 use serde_json::Value;
-use wasm_event_store::{event, payload, storage::RecordSink, time, version};
+use wasm_event_store::{batch, json, payload, record, storage::RecordSink, time, version};
 
 fn valid_payload(id: &str, version: i64) -> String {
     let mut id_json = String::new();
-    payload::push_json_string(&mut id_json, id);
+    json::push_json_string(&mut id_json, id);
     payload::encode(
         &id_json,
         version,
-        &payload::EventFields {
+        &record::EventFields {
             type_json: "\"T\"",
             data_json: "{\"k\":[1,2,\"x\"]}",
             metadata_json: "{}",
-            event_id: payload::EventId::Json("\"e\""),
+            event_id: record::EventId::Json("\"e\""),
             occurred_on_ms: 1_714_557_600_000,
         },
     )
@@ -59,7 +59,7 @@ proptest! {
 
     #[test]
     fn batch_decoder_never_panics_and_accepts_only_well_formed_events(text in json_like()) {
-        if let Ok(events) = event::parse_batch(&text) {
+        if let Ok(events) = batch::parse_batch(&text) {
             for e in events {
                 prop_assert!(e.type_json.starts_with('"') && e.type_json != "\"\"", "type {}", e.type_json);
                 prop_assert!(e.metadata_json.starts_with('{'), "metadata {}", e.metadata_json);

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use wasm_event_store::{
-    ready::poll_once, AppendOutcome, EventFields, EventStore, MemoryStorage, RecordSink, Storage,
+    poll_once, AppendOutcome, EventFields, EventStore, MemoryStorage, RecordSink, Storage,
     StoreError,
 };
 

@@ -1,15 +1,21 @@
 //! The event store: the contract of `appendEvents`, `loadEvents` and `getCurrentVersion` over
-//! any [`Storage`].
+//! any [`Storage`], with the per-aggregate [`lock`] that orders operations over storages that
+//! suspend, and [`poll_once`] that runs them at once over storages that do not.
+mod lock;
+mod ready;
+
+pub use ready::poll_once;
+
 use std::cell::RefCell;
 
+use crate::batch;
 use crate::error::StoreError;
-use crate::event;
 use crate::ids::IdGenerator;
-use crate::lock::{Guard, KeyedLock};
-use crate::payload::{EventFields, EventId};
+use crate::record::{EventFields, EventId};
 use crate::storage::{AppendOutcome, RecordSink, Storage};
 use crate::time;
 use crate::version::{self, MAX_SAFE_INTEGER};
+use lock::{Guard, KeyedLock};
 
 pub struct EventStore<S> {
     storage: S,
@@ -118,7 +124,7 @@ impl<S: Storage> EventStore<S> {
     ) -> std::result::Result<Vec<EventFields<'a>>, String> {
         let mut ids = self.ids.borrow_mut();
         let now_ms = now_ms.clamp(-time::MAX_MS, time::MAX_MS);
-        event::parse_batch_with(events_json, |event| EventFields {
+        batch::parse_batch_with(events_json, |event| EventFields {
             type_json: event.type_json,
             data_json: event.data_json,
             metadata_json: event.metadata_json,

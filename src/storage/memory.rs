@@ -12,10 +12,10 @@
 use std::cell::RefCell;
 use std::convert::Infallible;
 
-use crate::fxhash::FxHashMap;
+use super::fxhash::FxHashMap;
+use super::{AppendOutcome, RecordSink, Storage};
 use crate::ids;
-use crate::payload::{EventFields, EventId};
-use crate::storage::{AppendOutcome, RecordSink, Storage};
+use crate::record::{EventFields, EventId};
 
 /// One event of a stream, besides its text. 40 bytes on wasm32 (48 natively, where `usize` is 8).
 struct Record {
@@ -223,7 +223,7 @@ mod tests {
     fn render(event: &EventFields<'_>) -> String {
         let mut out = String::new();
         let mut times = crate::time::IsoCache::default();
-        crate::payload::write_event(&mut out, "\"s\"", 0, event, &mut times);
+        crate::record::write_event(&mut out, "\"s\"", 0, event, &mut times);
         out
     }
 

@@ -1,58 +1,9 @@
-//! The storage contract the core writes through. It mirrors the JS `StorageAdapter` contract:
-//! streams of events by version, a conditional append, and the last version. How a storage
-//! encodes the events is its own business: the memory storage keeps compact binary records, the
-//! host's adapters get version-1 payloads (see [`payload`]).
-use crate::payload::{self, DecodeError, EventFields};
+//! The sink a storage's load feeds: it checks each record on the way in and writes the JSON
+//! array of recorded events handed to JS.
+use crate::json::json_string;
+use crate::payload::{self, DecodeError};
+use crate::record::{self, EventFields};
 use crate::time::IsoCache;
-
-/// The answer of a conditional append.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AppendOutcome {
-    /// All records were stored.
-    Appended,
-    /// The stream's last version was not the expected one; nothing was stored.
-    Conflict { actual_version: i64 },
-}
-
-/// Where the core keeps its records.
-///
-/// The futures may complete at once (memory) or await the host (JS adapters). The core never
-/// holds a borrow of its own state across these awaits.
-#[allow(async_fn_in_trait)]
-pub trait Storage {
-    type Error;
-
-    /// True when the storage only ever returns records this process's core wrote into it, so
-    /// payloads need not be decoded and checked again on load. Hosts' adapters are not trusted.
-    const TRUSTED: bool = false;
-
-    /// True when operations may suspend (await the host). The store then serialises operations
-    /// on one aggregate, so even a non-atomic storage is correct for a single store.
-    const SUSPENDS: bool = true;
-
-    /// Feeds the events of the stream with version > `after_version`, ascending, into `sink`
-    /// (as payloads with [`RecordSink::push`] or decoded with [`RecordSink::push_fields`]).
-    /// An unknown stream feeds nothing.
-    async fn load(
-        &self,
-        aggregate_id: &str,
-        after_version: i64,
-        sink: &mut RecordSink,
-    ) -> Result<(), Self::Error>;
-
-    /// The stream's last version, or -1 if it does not exist.
-    async fn version(&self, aggregate_id: &str) -> Result<i64, Self::Error>;
-
-    /// Atomically: if the stream's last version is `expected_version`, stores every event and
-    /// answers `Appended`; otherwise stores nothing and answers `Conflict`. The events' versions
-    /// are `expected_version + 1` onwards; `events` is never empty.
-    async fn append(
-        &self,
-        aggregate_id: &str,
-        expected_version: i64,
-        events: &[EventFields<'_>],
-    ) -> Result<AppendOutcome, Self::Error>;
-}
 
 /// What went wrong with a loaded record: the stream version it was found at and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +33,7 @@ impl<'a> RecordSink<'a> {
         json.push('[');
         RecordSink {
             aggregate_id,
-            aggregate_id_json: payload::json_string(aggregate_id),
+            aggregate_id_json: json_string(aggregate_id),
             next_version: after_version.saturating_add(1),
             verify,
             json,
@@ -98,7 +49,7 @@ impl<'a> RecordSink<'a> {
     }
 
     /// Adds an event given as a payload; it is decoded and checked unless the storage is
-    /// trusted (see [`Storage::TRUSTED`]).
+    /// trusted (see [`super::Storage::TRUSTED`]).
     pub fn push(&mut self, version: i64, payload: &str) {
         if !self.accepts(version) {
             return;
@@ -136,7 +87,7 @@ impl<'a> RecordSink<'a> {
         if !self.accepts(version) {
             return;
         }
-        payload::write_event(
+        record::write_event(
             &mut self.json,
             &self.aggregate_id_json,
             version,

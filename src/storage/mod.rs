@@ -1,0 +1,64 @@
+//! The storage layer: the contract the core writes through ([`Storage`]), the sink loads feed
+//! ([`RecordSink`]), and the default storage ([`MemoryStorage`]).
+//!
+//! The contract mirrors the JS `StorageAdapter` contract: streams of events by version, a
+//! conditional append, and the last version. How a storage encodes the events is its own
+//! business: the memory storage keeps compact binary records, the host's adapters get version-1
+//! payloads (see [`crate::payload`]).
+mod fxhash;
+mod memory;
+mod sink;
+
+pub use memory::MemoryStorage;
+pub use sink::{Corruption, RecordSink};
+
+use crate::record::EventFields;
+
+/// The answer of a conditional append.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppendOutcome {
+    /// All records were stored.
+    Appended,
+    /// The stream's last version was not the expected one; nothing was stored.
+    Conflict { actual_version: i64 },
+}
+
+/// Where the core keeps its records.
+///
+/// The futures may complete at once (memory) or await the host (JS adapters). The core never
+/// holds a borrow of its own state across these awaits.
+#[allow(async_fn_in_trait)]
+pub trait Storage {
+    type Error;
+
+    /// True when the storage only ever returns records this process's core wrote into it, so
+    /// payloads need not be decoded and checked again on load. Hosts' adapters are not trusted.
+    const TRUSTED: bool = false;
+
+    /// True when operations may suspend (await the host). The store then serialises operations
+    /// on one aggregate, so even a non-atomic storage is correct for a single store.
+    const SUSPENDS: bool = true;
+
+    /// Feeds the events of the stream with version > `after_version`, ascending, into `sink`
+    /// (as payloads with [`RecordSink::push`] or decoded with [`RecordSink::push_fields`]).
+    /// An unknown stream feeds nothing.
+    async fn load(
+        &self,
+        aggregate_id: &str,
+        after_version: i64,
+        sink: &mut RecordSink,
+    ) -> Result<(), Self::Error>;
+
+    /// The stream's last version, or -1 if it does not exist.
+    async fn version(&self, aggregate_id: &str) -> Result<i64, Self::Error>;
+
+    /// Atomically: if the stream's last version is `expected_version`, stores every event and
+    /// answers `Appended`; otherwise stores nothing and answers `Conflict`. The events' versions
+    /// are `expected_version + 1` onwards; `events` is never empty.
+    async fn append(
+        &self,
+        aggregate_id: &str,
+        expected_version: i64,
+        events: &[EventFields<'_>],
+    ) -> Result<AppendOutcome, Self::Error>;
+}

@@ -1,0 +1,349 @@
+//! `JsStorage`: a host-provided JS `StorageAdapter` as the core's [`Storage`].
+//!
+//! The adapter is untrusted: it may throw, answer with anything, or hand back hostile proxies.
+//! Nothing it returns is walked from Rust. The wrapper's readers (`pkg-template/src/core/
+//! adapter-answers.mjs`) read each answer in JS, where a throwing getter is caught and reading a
+//! record costs no crossing, and hand over plain values: load()'s payloads as one string (the
+//! measured hot path), append()'s answer as a fresh `{ ok, actualVersion, type }` that
+//! serde-wasm-bindgen turns into [`AppendAnswer`]. The records an append stores go out the same
+//! way, as serialised [`StoredRecord`]s.
+use std::fmt;
+
+use js_sys::{Array, Function, JsString, Promise, Reflect};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use super::convert::Cause;
+use crate::json::json_string;
+use crate::payload;
+use crate::record::EventFields;
+use crate::storage::{AppendOutcome, RecordSink, Storage};
+use crate::time::IsoCache;
+use crate::version;
+
+/// A failure of the host's adapter: what it threw or rejected with (`cause`), or a reply that
+/// breaks the adapter contract.
+pub struct StorageFailure {
+    message: String,
+    cause: Option<JsValue>,
+}
+
+impl fmt::Display for StorageFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl Cause for StorageFailure {
+    fn cause(&self) -> Option<JsValue> {
+        self.cause.clone()
+    }
+}
+
+impl StorageFailure {
+    fn thrown(method: &str, cause: JsValue) -> Self {
+        // Read the message through Reflect (which reports a throwing getter or a revoked proxy
+        // as an error) rather than `instanceof Error`, which would throw right through the wasm.
+        let detail = cause
+            .as_string()
+            .or_else(|| {
+                Reflect::get(&cause, &JsValue::from_str("message"))
+                    .ok()
+                    .and_then(|m| m.as_string())
+            })
+            .unwrap_or_else(|| format!("a thrown {}", type_name(&cause)));
+        StorageFailure {
+            message: format!("storage adapter's {method}() failed: {detail}"),
+            cause: Some(cause),
+        }
+    }
+
+    fn contract(message: String) -> Self {
+        StorageFailure {
+            message,
+            cause: None,
+        }
+    }
+}
+
+/// The wrapper's helpers, handed over once per store (see `createApi` in event-store.mjs).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Helpers {
+    /// Reads load()'s answer: `[payloads joined by NUL, Float64Array of versions, problem?]`.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    read_records: Function,
+    /// Reads append()'s answer into a plain [`AppendAnswer`]; never throws.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    read_append_answer: Function,
+    /// `(text, from, address, capacity) => [units read, bytes written]`: copies `text` from
+    /// UTF-16 unit `from` as UTF-8 into the wasm memory at `address`, at most `capacity` bytes
+    /// (see [`JsStorage::utf8`]).
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    encode_into: Function,
+}
+
+/// One record of an append, as the adapter's `append(aggregateId, expectedVersion, records)`
+/// receives it.
+#[derive(Serialize)]
+struct StoredRecord<'a> {
+    version: f64,
+    payload: &'a str,
+}
+
+/// append()'s answer as the wrapper read it: `ok` and `actualVersion` when they had the right
+/// types, and what the answer was (`typeof`, or `null`) for messages.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AppendAnswer {
+    ok: Option<bool>,
+    actual_version: Option<f64>,
+    #[serde(rename = "type")]
+    type_name: String,
+}
+
+/// A host-provided `StorageAdapter` object, called through its three methods.
+pub struct JsStorage {
+    adapter: JsValue,
+    load: Function,
+    version: Function,
+    append: Function,
+    helpers: Helpers,
+}
+
+fn method(adapter: &JsValue, name: &str) -> Result<Function, String> {
+    Reflect::get(adapter, &JsValue::from_str(name))
+        .ok()
+        .and_then(|m| m.dyn_into::<Function>().ok())
+        .ok_or_else(|| {
+            format!("options.storage must implement {name}(); it has no {name} method (a StorageAdapter needs load, version and append)")
+        })
+}
+
+impl JsStorage {
+    pub fn new(adapter: JsValue, helpers: Helpers) -> Result<Self, String> {
+        if !adapter.is_object() {
+            return Err("options.storage must be a StorageAdapter object".to_string());
+        }
+        Ok(JsStorage {
+            load: method(&adapter, "load")?,
+            version: method(&adapter, "version")?,
+            append: method(&adapter, "append")?,
+            adapter,
+            helpers,
+        })
+    }
+
+    /// The UTF-8 bytes of a JS string, copied by native `TextEncoder.encodeInto` rather than
+    /// wasm-bindgen's string conversion, which copies ASCII one character at a time. The buffer
+    /// starts at one byte per UTF-16 unit (exact for ASCII, the usual JSON) and grows only for
+    /// what does not fit, so a load never holds three times its payloads.
+    fn utf8(&self, text: &JsString) -> Option<Vec<u8>> {
+        let units = text.length() as usize;
+        let mut bytes = vec![0u8; units];
+        let (mut read, mut written) = (0usize, 0usize);
+        loop {
+            let free = bytes.get_mut(written..)?;
+            let args = Array::of4(
+                text,
+                &JsValue::from_f64(read as f64),
+                &JsValue::from_f64(free.as_mut_ptr() as usize as f64),
+                &JsValue::from_f64(free.len() as f64),
+            );
+            let answer = self.helpers.encode_into.apply(&JsValue::NULL, &args).ok()?;
+            // [UTF-16 units read, bytes written]
+            let step = |i| Reflect::get_u32(&answer, i).ok()?.as_f64();
+            let (more_read, more_written) = (step(0)? as usize, step(1)? as usize);
+            read += more_read;
+            written += more_written;
+            if read >= units {
+                bytes.truncate(written);
+                return Some(bytes);
+            }
+            if more_read == 0 && more_written == 0 && bytes.len() > written {
+                return None; // no progress with room left: never expected
+            }
+            // UTF-8 takes at most 3 bytes per UTF-16 unit.
+            bytes.resize(written.checked_add((units - read).checked_mul(3)?)?, 0);
+        }
+    }
+
+    /// The method's answer, awaited when it is a Promise (or any thenable).
+    async fn call(
+        &self,
+        name: &str,
+        function: &Function,
+        args: &[JsValue],
+    ) -> Result<JsValue, StorageFailure> {
+        let list = args.iter().collect::<Array>();
+        let value = function
+            .apply(&self.adapter, &list)
+            .map_err(|e| StorageFailure::thrown(name, e))?;
+        if value.is_object() || value.is_function() {
+            // Settle a fresh native Promise with the answer rather than calling
+            // `Promise.resolve(answer)`: that returns a native Promise as it is and then calls its
+            // own (possibly throwing) `then` from here, and reads its `constructor`. A resolve
+            // function reads `then` itself and turns every throw into a rejection.
+            let settled = Promise::new(&mut |resolve, _reject| {
+                let _ = resolve.call1(&JsValue::UNDEFINED, &value);
+            });
+            JsFuture::from(settled)
+                .await
+                .map_err(|e| StorageFailure::thrown(name, e))
+        } else {
+            Ok(value)
+        }
+    }
+}
+
+/// What an adapter's answer is, for messages, without touching it (`typeof` runs no JS code;
+/// formatting the value itself could call its getters).
+fn type_name(value: &JsValue) -> String {
+    if value.is_null() {
+        "null".to_string()
+    } else {
+        value.js_typeof().as_string().unwrap_or_default()
+    }
+}
+
+/// A version an adapter answered: an integer from -1 to 2^53-1, like an expected version.
+fn as_version(value: f64) -> Option<i64> {
+    version::expected_version(value).ok()
+}
+
+impl Storage for JsStorage {
+    type Error = StorageFailure;
+
+    async fn load(
+        &self,
+        aggregate_id: &str,
+        after_version: i64,
+        sink: &mut RecordSink<'_>,
+    ) -> Result<(), StorageFailure> {
+        let args = [
+            JsValue::from_str(aggregate_id),
+            JsValue::from_f64(after_version as f64),
+        ];
+        let records = self.call("load", &self.load, &args).await?;
+        // The wrapper's readRecords walks the answer in JS (where reading a record costs no
+        // crossing) and hands over every payload joined by NUL, which no JSON text holds, and
+        // the versions: [text, Float64Array, problem?]. Payloads then cross as one string
+        // instead of one conversion and four calls per record. `problem`, if any, comes after
+        // the records it read and says why it stopped; it never throws.
+        let read = self
+            .helpers
+            .read_records
+            .call1(&JsValue::NULL, &records)
+            .unwrap_or(JsValue::UNDEFINED);
+        let text = Reflect::get_u32(&read, 0)
+            .ok()
+            .and_then(|t| t.dyn_into::<JsString>().ok());
+        let versions = Reflect::get_u32(&read, 1)
+            .ok()
+            .and_then(|v| v.dyn_into::<js_sys::Float64Array>().ok());
+        let (Some(text), Some(versions)) = (text, versions) else {
+            sink.reject("load()'s answer could not be read");
+            return Ok(());
+        };
+        let Some(bytes) = self.utf8(&text) else {
+            sink.reject("load()'s payloads could not be copied");
+            return Ok(());
+        };
+        let versions = versions.to_vec();
+        let separators = bytes.iter().filter(|&&byte| byte == 0).count();
+        if !versions.is_empty() && separators + 1 != versions.len() {
+            sink.reject("load() returned a payload with a NUL character, which no JSON text holds");
+            return Ok(());
+        }
+        let payloads = bytes.split(|&byte| byte == 0);
+        for (&version, payload) in versions.iter().zip(payloads) {
+            if sink.is_corrupt() {
+                break;
+            }
+            let version = version::expected_version(version).ok();
+            match (version, std::str::from_utf8(payload)) {
+                (Some(version), Ok(payload)) => sink.push(version, payload),
+                _ => sink.reject(
+                    "load() returned a record without an integer version and a string payload",
+                ),
+            }
+        }
+        if let Some(problem) = Reflect::get_u32(&read, 2).ok().and_then(|p| p.as_string()) {
+            sink.reject(problem);
+        }
+        Ok(())
+    }
+
+    async fn version(&self, aggregate_id: &str) -> Result<i64, StorageFailure> {
+        let value = self
+            .call("version", &self.version, &[JsValue::from_str(aggregate_id)])
+            .await?;
+        value.as_f64().and_then(as_version).ok_or_else(|| {
+            StorageFailure::contract(format!(
+                "storage adapter's version() returned a {}; expected an integer from -1",
+                type_name(&value)
+            ))
+        })
+    }
+
+    async fn append(
+        &self,
+        aggregate_id: &str,
+        expected_version: i64,
+        events: &[EventFields<'_>],
+    ) -> Result<AppendOutcome, StorageFailure> {
+        // Every payload back to back in one string, then a record for each slice of it.
+        let id_json = json_string(aggregate_id);
+        let mut times = IsoCache::default();
+        let bound = events.iter().map(|e| e.payload_len(&id_json)).sum();
+        let mut text = String::with_capacity(bound);
+        let mut ends = Vec::with_capacity(events.len());
+        for (version, event) in (expected_version + 1..).zip(events) {
+            payload::encode_into(&mut text, &id_json, version, event, &mut times);
+            ends.push(text.len());
+        }
+        let starts = std::iter::once(0).chain(ends.iter().copied());
+        let records: Vec<StoredRecord<'_>> = (expected_version + 1..)
+            .zip(starts.zip(&ends))
+            .map(|(version, (start, &end))| StoredRecord {
+                version: version as f64,
+                payload: text.get(start..end).unwrap_or_default(),
+            })
+            .collect();
+        let records = serde_wasm_bindgen::to_value(&records).map_err(|error| {
+            StorageFailure::contract(format!("the records could not be handed over: {error}"))
+        })?;
+        let args = [
+            JsValue::from_str(aggregate_id),
+            JsValue::from_f64(expected_version as f64),
+            records,
+        ];
+        let answer = self.call("append", &self.append, &args).await?;
+        let read = self
+            .helpers
+            .read_append_answer
+            .call1(&JsValue::NULL, &answer)
+            .ok()
+            .and_then(|read| serde_wasm_bindgen::from_value::<AppendAnswer>(read).ok());
+        let (ok, actual, type_name) = match read {
+            Some(answer) => (
+                answer.ok,
+                answer.actual_version.and_then(as_version),
+                answer.type_name,
+            ),
+            None => (None, None, type_name(&answer)),
+        };
+        match (ok, actual) {
+            (Some(true), _) => Ok(AppendOutcome::Appended),
+            (Some(false), Some(actual_version)) if actual_version != expected_version => {
+                Ok(AppendOutcome::Conflict { actual_version })
+            }
+            _ => Err(StorageFailure::contract(format!(
+                "storage adapter's append() returned a {type_name} that is neither \
+                 {{ ok: true }} nor {{ ok: false, actualVersion }} with actualVersion other \
+                 than {expected_version}"
+            ))),
+        }
+    }
+}

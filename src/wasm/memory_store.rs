@@ -1,0 +1,107 @@
+//! `MemoryEventStore`: the in-memory store behind the JS `EventStore` class when no storage is
+//! given. Its methods are synchronous (the memory storage never suspends, see
+//! [`crate::poll_once`]); the wrapper makes Promises of them.
+use std::cell::RefCell;
+use std::fmt;
+
+use wasm_bindgen::prelude::*;
+
+use super::convert::{internal, invalid, seed, to_js, version_to_js, Cause};
+use crate::error::StoreError;
+use crate::storage::MemoryStorage;
+use crate::store::{poll_once, EventStore};
+use crate::version;
+
+/// Runs an operation of the in-memory store, which never suspends.
+fn run<T, E: fmt::Display + Cause>(
+    future: impl std::future::Future<Output = Result<T, StoreError<E>>>,
+) -> Result<T, JsValue> {
+    poll_once(future)
+        .ok_or_else(|| internal("in-memory operation did not complete"))?
+        .map_err(to_js)
+}
+
+/// The in-memory event store behind the JS `EventStore` class.
+#[wasm_bindgen]
+pub struct MemoryEventStore {
+    inner: EventStore<MemoryStorage>,
+    /// Where the wrapper copies a batch's UTF-8 JSON (which it writes into a byte buffer of its
+    /// own) before `append_input`: one native copy instead of wasm-bindgen's allocation and
+    /// per-character string copy.
+    /// Borrowed only inside the synchronous methods below.
+    input: RefCell<Vec<u8>>,
+}
+
+#[wasm_bindgen]
+impl MemoryEventStore {
+    /// `seed`: 32 random bytes for the event id generator.
+    #[wasm_bindgen(constructor)]
+    pub fn new(seed_bytes: &[u8]) -> Result<MemoryEventStore, JsValue> {
+        Ok(MemoryEventStore {
+            inner: EventStore::new(MemoryStorage::new(), seed(seed_bytes)?),
+            input: RefCell::new(Vec::new()),
+        })
+    }
+
+    /// Appends a batch given as JSON text. Returns the new version, -1 for "no stream".
+    pub fn append(
+        &self,
+        aggregate_id: &str,
+        expected_version: f64,
+        events_json: &str,
+        now_ms: f64,
+    ) -> Result<f64, JsValue> {
+        let expected = version::expected_version(expected_version).map_err(invalid)?;
+        run(self
+            .inner
+            .append_events(aggregate_id, expected, events_json, now_ms as i64))
+        .map(version_to_js)
+    }
+
+    /// Makes the input buffer hold at least `capacity` bytes and returns its address in the wasm
+    /// memory. The address stays valid until the next call of this method.
+    pub fn input_buffer(&self, capacity: usize) -> usize {
+        let mut input = self.input.borrow_mut();
+        if input.len() < capacity {
+            input.resize(capacity, 0);
+        }
+        input.as_mut_ptr() as usize
+    }
+
+    /// `append`, with its text arguments in the input buffer: the batch's JSON in the first
+    /// `json_length` bytes, then the aggregate id's UTF-8 up to byte `length`. Saves the
+    /// crossings and the allocation of passing the id as a string.
+    pub fn append_input(
+        &self,
+        expected_version: f64,
+        json_length: usize,
+        length: usize,
+        now_ms: f64,
+    ) -> Result<f64, JsValue> {
+        let expected = version::expected_version(expected_version).map_err(invalid)?;
+        let input = self.input.borrow();
+        let text = |range: std::ops::Range<usize>| {
+            input
+                .get(range)
+                .and_then(|bytes| std::str::from_utf8(bytes).ok())
+                .ok_or_else(|| internal("the input buffer does not hold UTF-8 of that length"))
+        };
+        let events_json = text(0..json_length)?;
+        let aggregate_id = text(json_length..length)?;
+        run(self
+            .inner
+            .append_events(aggregate_id, expected, events_json, now_ms as i64))
+        .map(version_to_js)
+    }
+
+    /// The recorded events after `from_version` as JSON text (an array).
+    pub fn load(&self, aggregate_id: &str, from_version: f64) -> Result<String, JsValue> {
+        let after = version::from_version(from_version).map_err(invalid)?;
+        run(self.inner.load_events_json(aggregate_id, after))
+    }
+
+    /// The stream's version, -1 for "no stream".
+    pub fn version(&self, aggregate_id: &str) -> Result<f64, JsValue> {
+        run(self.inner.current_version(aggregate_id)).map(version_to_js)
+    }
+}
