@@ -64,10 +64,12 @@ if [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" != "$wasm_pack_vers
     || cargo install wasm-pack --version "$wasm_pack_version" --force
 fi
 
-# wasm-opt: Debian's binaryen (108) predates features rustc now emits, so use the npm build,
-# pinned in tools/package.json and run from tools/node_modules/.bin.
-if [ ! -x tools/node_modules/.bin/wasm-opt ]; then
-  say "installing npm tools (wasm-opt)"
+# The package build's npm tools, pinned in tools/package-lock.json and run from
+# tools/node_modules/.bin: wasm-opt (Debian's binaryen 108 predates features rustc now emits)
+# and esbuild (bundles the JS sources into the Node and browser modules).
+if [ ! -x tools/node_modules/.bin/wasm-opt ] || [ ! -x tools/node_modules/.bin/esbuild ] \
+  || [ tools/package-lock.json -nt tools/node_modules/.package-lock.json ]; then
+  say "installing npm build tools (wasm-opt, esbuild)"
   (cd tools && npm ci --no-audit --no-fund --loglevel=error)
 fi
 

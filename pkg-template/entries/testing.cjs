@@ -4,10 +4,10 @@
 //   const { runStorageConformance } = require('wasm-event-store/testing');
 //   runStorageConformance({ name: 'my adapter', open: () => new MyAdapter() });
 //
-// See conformance.cjs for the options. Each case runs on a fresh backing store from open().
+// See src/testing/conformance.mjs in the repository for the options (and the README). Each case runs on a fresh backing store from open().
 const { describe, test } = require('node:test');
 const api = require('./index.cjs');
-const { createConformanceCases } = require('./conformance.cjs');
+const { createConformanceCases } = require('./lib/node.cjs');
 
 async function withContext(options, run) {
   const closed = new Set();

@@ -1,4 +1,3 @@
-'use strict';
 // The storage adapter conformance cases, free of any test framework so they run under node:test
 // (testing.cjs) and in a browser page alike. Each case gets a fresh backing store.
 //
@@ -160,4 +159,4 @@ function createConformanceCases({ EventStore, EventStoreConflictError }) {
   ];
 }
 
-module.exports = { createConformanceCases };
+export { createConformanceCases };

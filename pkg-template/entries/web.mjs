@@ -2,8 +2,7 @@
 // from a static server. It instantiates the wasm with top-level await, so importing it is all
 // the setup there is. Bundlers need a target with top-level await (Vite: build.target 'es2022').
 import init, * as core from './wasm/web/wasm_event_store.js';
-import { createApi, EventStoreError, EventStoreConflictError } from './web/api.mjs';
-import { IndexedDbStorage } from './web/indexeddb-storage.mjs';
+import { createApi, EventStoreError, EventStoreConflictError, IndexedDbStorage } from './lib/browser.mjs';
 
 await init({ module_or_path: new URL('./wasm/web/wasm_event_store_bg.wasm', import.meta.url) });
 

@@ -1,4 +1,3 @@
-'use strict';
 // IndexedDbStorage: a StorageAdapter over the browser's IndexedDB.
 //
 // One object store, "records": the value is the payload string, the out-of-line key is
@@ -188,4 +187,4 @@ class IndexedDbStorage {
   }
 }
 
-module.exports = { IndexedDbStorage };
+export { IndexedDbStorage };

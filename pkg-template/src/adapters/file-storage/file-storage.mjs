@@ -1,0 +1,304 @@
+// FileStorage: a crash-safe StorageAdapter in a directory, for Node.
+//
+//   const { EventStore, FileStorage } = require('wasm-event-store/node');
+//   const storage = await FileStorage.open('./data/events');   // creates the directory if missing
+//   const store = new EventStore({ storage });
+//   ...
+//   await storage.close();
+//
+// Durability. Everything lives in one append-only log file, `events.log`, in the directory (its
+// format and its recovery at open are in log.mjs). An append is acknowledged (its Promise
+// resolves) only after its bytes were written and flushed to the disk (fdatasync; on macOS that
+// reaches the drive but not through its cache, as Node offers no F_FULLFSYNC). Appends that
+// arrive while a flush is in progress are written together by the next one, with one write and
+// one flush (group commit), so concurrent writers share the cost of the flush. A write or flush
+// that fails (disk full, I/O error) rejects the appends it carried and the log is cut back to
+// its last good length; if even that fails, the storage is broken and every further call throws
+// (reopen it to recover).
+//
+// One user at a time: the directory is locked to one FileStorage (lock.mjs).
+import path from 'node:path';
+import fsp from 'node:fs/promises';
+
+import { describeError, failure, writeFully } from './files.mjs';
+import { acquireLock, directoryKey, inUse, registry, releaseLock } from './lock.mjs';
+import { frameOf, openLog } from './log.mjs';
+
+const GROUP_BYTES = 8 * 1024 * 1024; // soft cap of one group commit
+
+// ---------------------------------------------------------------------------------------------
+// Argument checks (the core never sends bad arguments; direct callers might).
+
+function checkAggregateId(aggregateId, method) {
+  if (typeof aggregateId !== 'string' || aggregateId === '') {
+    throw new TypeError(`FileStorage.${method}: aggregateId must be a non-empty string`);
+  }
+}
+
+function checkVersion(value, name, method) {
+  if (!Number.isSafeInteger(value) || value < -1) {
+    throw new TypeError(`FileStorage.${method}: ${name} must be an integer from -1, got ${String(value)}`);
+  }
+}
+
+function payloadsOf(records, expectedVersion) {
+  if (!Array.isArray(records)) throw new TypeError('FileStorage.append: records must be an array');
+  const payloads = new Array(records.length);
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i];
+    if (record === null || typeof record !== 'object' || record.version !== expectedVersion + 1 + i ||
+        typeof record.payload !== 'string') {
+      throw new TypeError(`FileStorage.append: records[${i}] must be { version: ${expectedVersion + 1 + i}, payload: string }`);
+    }
+    payloads[i] = record.payload;
+  }
+  return payloads;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const CONSTRUCT = Symbol('FileStorage.open');
+
+export class FileStorage {
+  #directory;
+  #logPath;
+  #handle;
+  #lock;
+  #key;
+  #recovery;
+  // aggregateId -> payloads of the stream (version = position); committed (flushed) state only.
+  #index;
+  // Bytes of the log that are durable; the next frame goes there.
+  #length;
+  // Appends waiting for the next group commit: { id, expected, payloads, entry, resolve, reject }.
+  #queue = [];
+  #draining = false;
+  #drained = Promise.resolve();
+  #closing = false;
+  #closed = null;
+  #broken = null;
+
+  /** Use FileStorage.open(directory). */
+  constructor(token, state) {
+    if (token !== CONSTRUCT) throw new TypeError('use `await FileStorage.open(directory)` to get a FileStorage');
+    this.#directory = state.directory;
+    this.#logPath = state.logPath;
+    this.#handle = state.handle;
+    this.#lock = state.lock;
+    this.#key = state.key;
+    this.#index = state.index;
+    this.#length = state.length;
+    this.#recovery = Object.freeze({
+      discardedBytes: state.discardedBytes,
+      staleLockPid: state.lock.staleLockPid,
+    });
+  }
+
+  /**
+   * Opens the storage in `directory` (created if missing): takes the directory's lock, reads the
+   * log and cuts off a torn tail. Rejects if the directory is in use or the log is corrupt.
+   */
+  static async open(directory) {
+    if (typeof directory !== 'string' || directory === '') {
+      throw new TypeError('FileStorage.open: directory must be a non-empty string (a path)');
+    }
+    const resolved = path.resolve(directory);
+    await fsp.mkdir(resolved, { recursive: true });
+    const key = await directoryKey(resolved);
+    const held = registry();
+    if (held.has(key)) throw inUse(resolved, process.pid, ' (another FileStorage of this process)');
+    held.set(key, null); // taken synchronously after the check: a concurrent open() sees it
+    let lock;
+    try {
+      lock = await acquireLock(resolved);
+      const locked = lock;
+      held.set(key, () => releaseLock(locked));
+      const log = await openLog(resolved);
+      return new FileStorage(CONSTRUCT, { directory: resolved, key, lock, ...log });
+    } catch (error) {
+      if (lock) releaseLock(lock);
+      held.delete(key);
+      throw error;
+    }
+  }
+
+  /** The directory, as an absolute path. */
+  get directory() {
+    return this.#directory;
+  }
+
+  /**
+   * What open() found: `discardedBytes`, the size of the torn write cut off the end of the log
+   * (0 after a clean shutdown), and `staleLockPid`, the pid of a dead process whose lock was
+   * taken over (null if there was none).
+   */
+  get recovery() {
+    return this.#recovery;
+  }
+
+  #check() {
+    if (this.#broken) throw this.#broken;
+    if (this.#closing) throw failure(`the storage in ${this.#directory} is closed`);
+  }
+
+  #versionOf(aggregateId) {
+    const stream = this.#index.get(aggregateId);
+    return stream === undefined ? -1 : stream.length - 1;
+  }
+
+  /** The records with version > afterVersion, ascending (synchronous). */
+  load(aggregateId, afterVersion) {
+    this.#check();
+    checkAggregateId(aggregateId, 'load');
+    checkVersion(afterVersion, 'afterVersion', 'load');
+    const stream = this.#index.get(aggregateId);
+    if (stream === undefined) return [];
+    const from = afterVersion + 1;
+    const records = new Array(Math.max(0, stream.length - from));
+    for (let i = 0; i < records.length; i++) records[i] = { version: from + i, payload: stream[from + i] };
+    return records;
+  }
+
+  /** The stream's last version, -1 if it does not exist (synchronous). */
+  version(aggregateId) {
+    this.#check();
+    checkAggregateId(aggregateId, 'version');
+    return this.#versionOf(aggregateId);
+  }
+
+  /**
+   * Stores `records` if the stream is at `expectedVersion`; resolves once they are on disk.
+   * Resolves to { ok: true }, or { ok: false, actualVersion } with nothing stored.
+   */
+  append(aggregateId, expectedVersion, records) {
+    let payloads;
+    try {
+      this.#check();
+      checkAggregateId(aggregateId, 'append');
+      checkVersion(expectedVersion, 'expectedVersion', 'append');
+      payloads = payloadsOf(records, expectedVersion);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // Against what is committed, a conflict is a conflict now (ordered before any append still
+    // in flight), and so is the success of an empty batch.
+    const current = this.#versionOf(aggregateId);
+    if (current !== expectedVersion) return Promise.resolve({ ok: false, actualVersion: current });
+    if (payloads.length === 0) return Promise.resolve({ ok: true });
+    let entry;
+    try {
+      entry = JSON.stringify({ id: aggregateId, from: expectedVersion + 1, payloads });
+    } catch (error) {
+      return Promise.reject(failure(`cannot encode the append: ${describeError(error)}`, error));
+    }
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ id: aggregateId, expected: expectedVersion, payloads, entry, resolve, reject });
+      if (!this.#draining) {
+        this.#draining = true;
+        this.#drained = this.#drain();
+      }
+    });
+  }
+
+  /** Writes queued appends, a group at a time, until none is left. Never rejects. */
+  async #drain() {
+    try {
+      // Let the appends issued in this turn of the event loop join the first group.
+      await new Promise((resolve) => setImmediate(resolve));
+      while (this.#queue.length > 0) {
+        if (this.#broken) {
+          for (const item of this.#queue.splice(0)) item.reject(this.#broken);
+          break;
+        }
+        await this.#commitGroup();
+      }
+    } finally {
+      this.#draining = false; // no await between the last check of the queue and here
+    }
+  }
+
+  /** Takes a group of queued appends, writes the ones that apply with one write and one flush. */
+  async #commitGroup() {
+    let count = 0;
+    let bytes = 2;
+    while (count < this.#queue.length) {
+      const size = this.#queue[count].entry.length * 3 + 1; // an upper bound of its UTF-8 bytes
+      if (count > 0 && bytes + size > GROUP_BYTES) break;
+      bytes += size;
+      count++;
+    }
+    const group = this.#queue.splice(0, count);
+    const accepted = [];
+    const conflicts = [];
+    try {
+      const projected = new Map();
+      for (const item of group) {
+        const current = projected.has(item.id) ? projected.get(item.id) : this.#versionOf(item.id);
+        if (item.expected === current) {
+          projected.set(item.id, current + item.payloads.length);
+          accepted.push(item);
+        } else {
+          conflicts.push({ item, actualVersion: current });
+        }
+      }
+      if (accepted.length > 0) {
+        const frame = frameOf(Buffer.from(`[${accepted.map((item) => item.entry).join(',')}]`, 'utf8'));
+        try {
+          await writeFully(this.#handle, frame, this.#length);
+          await this.#handle.datasync();
+        } catch (error) {
+          await this.#rollBack(error);
+          throw failure(`writing to ${this.#logPath} failed: ${describeError(error)}`, error);
+        }
+        this.#length += frame.length;
+        for (const item of accepted) {
+          let stream = this.#index.get(item.id);
+          if (stream === undefined) {
+            stream = [];
+            this.#index.set(item.id, stream);
+          }
+          for (const payload of item.payloads) stream.push(payload);
+        }
+      }
+    } catch (error) {
+      for (const item of accepted) item.reject(error);
+      // The conflicts were judged against appends that are not stored: judge them again.
+      if (this.#broken) for (const { item } of conflicts) item.reject(this.#broken);
+      else this.#queue.unshift(...conflicts.map(({ item }) => item));
+      return;
+    }
+    for (const item of accepted) item.resolve({ ok: true });
+    for (const { item, actualVersion } of conflicts) item.resolve({ ok: false, actualVersion });
+  }
+
+  /** After a failed write or flush: cut the log back to its durable length, or mark it broken. */
+  async #rollBack(cause) {
+    try {
+      await this.#handle.truncate(this.#length);
+      await this.#handle.datasync();
+    } catch (error) {
+      this.#broken = failure(`the storage in ${this.#directory} is broken: a write failed ` +
+        `(${describeError(cause)}) and the log could not be cut back to its last good length ` +
+        `(${describeError(error)}); close it and open it again`, error);
+    }
+  }
+
+  /**
+   * Waits for the appends in flight, then closes the log and releases the directory's lock.
+   * Calls after close() throw; close() again resolves when the first one did.
+   */
+  close() {
+    if (this.#closed) return this.#closed;
+    this.#closing = true;
+    this.#closed = (async () => {
+      try {
+        while (this.#draining) await this.#drained;
+        await this.#handle.close();
+      } finally {
+        releaseLock(this.#lock);
+        registry().delete(this.#key);
+      }
+    })();
+    return this.#closed;
+  }
+}

@@ -1,0 +1,72 @@
+// File helpers of FileStorage: whole reads and writes, a windowed sequential reader, directory
+// syncs, and the error every FileStorage failure is made with.
+import fsp from 'node:fs/promises';
+
+export const READ_CHUNK = 1024 * 1024;
+
+export async function writeFully(handle, buffer, position) {
+  let offset = 0;
+  while (offset < buffer.length) {
+    const { bytesWritten } = await handle.write(buffer, offset, buffer.length - offset, position + offset);
+    if (!(bytesWritten > 0)) throw new Error('the file system accepted no bytes (short write)');
+    offset += bytesWritten;
+  }
+}
+
+export async function readFully(handle, position, length) {
+  const buffer = Buffer.allocUnsafe(length);
+  let offset = 0;
+  while (offset < length) {
+    const { bytesRead } = await handle.read(buffer, offset, length - offset, position + offset);
+    if (bytesRead === 0) throw new Error(`the file ended at byte ${position + offset} while it was being read`);
+    offset += bytesRead;
+  }
+  return buffer;
+}
+
+/** Sequential reads through a window of READ_CHUNK bytes (each refill is a new buffer). */
+export class Reader {
+  #handle;
+  #size;
+  #start = 0;
+  #window = Buffer.alloc(0);
+
+  constructor(handle, size) {
+    this.#handle = handle;
+    this.#size = size;
+  }
+
+  /** Bytes [position, position + length), which must lie within the file. */
+  async bytes(position, length) {
+    const offset = position - this.#start;
+    if (offset >= 0 && offset + length <= this.#window.length) return this.#window.subarray(offset, offset + length);
+    const wanted = Math.min(Math.max(length, READ_CHUNK), this.#size - position);
+    this.#window = await readFully(this.#handle, position, wanted);
+    this.#start = position;
+    return this.#window.subarray(0, length);
+  }
+}
+
+const IGNORED_DIRECTORY_SYNC_ERRORS = new Set(['EINVAL', 'ENOTSUP', 'EISDIR', 'EPERM', 'EBADF', 'EACCES']);
+
+/** Makes a new directory entry durable (rename/create), where the platform allows it. */
+export async function syncDirectory(directory) {
+  if (process.platform === 'win32') return; // directories cannot be opened for fsync there
+  let handle;
+  try {
+    handle = await fsp.open(directory, 'r');
+    await handle.sync();
+  } catch (error) {
+    if (!IGNORED_DIRECTORY_SYNC_ERRORS.has(error && error.code)) throw error;
+  } finally {
+    await handle?.close();
+  }
+}
+
+export function failure(message, cause) {
+  return new Error(`FileStorage: ${message}`, cause === undefined ? undefined : { cause });
+}
+
+export function describeError(error) {
+  return error instanceof Error ? error.message : String(error);
+}

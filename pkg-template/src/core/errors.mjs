@@ -1,0 +1,88 @@
+// The error classes every entry point shares, and the translation of the core's errors into them.
+//
+// ERROR_CODES is the JS list of the codes an EventStoreError can carry; tests/error_codes.rs
+// checks it against the core's ErrorCode, index.d.ts and the README.
+
+/** Every `code` an EventStoreError can carry. */
+export const ERROR_CODES = Object.freeze(['INVALID_ARGUMENT', 'CONFLICT', 'STORAGE', 'CORRUPT', 'FREED', 'INTERNAL']);
+
+/** Base class of every error the store reports. `code` says what kind of failure it is. */
+export class EventStoreError extends Error {
+  constructor(code, message, options) {
+    super(message, options);
+    this.name = 'EventStoreError';
+    this.code = code;
+  }
+}
+
+/** The stream was not at the expected version; nothing was written. */
+export class EventStoreConflictError extends EventStoreError {
+  constructor(aggregateId, expectedVersion, actualVersion) {
+    super(
+      'CONFLICT',
+      `Conflict appending events for aggregate ${aggregateId}. ` +
+        `Expected version ${expectedVersion}, but current version is ${actualVersion}.`,
+    );
+    this.name = 'EventStoreConflictError';
+    this.aggregateId = aggregateId;
+    this.expectedVersion = expectedVersion;
+    this.actualVersion = actualVersion;
+  }
+}
+
+export function invalid(message, cause) {
+  return new EventStoreError('INVALID_ARGUMENT', message, cause === undefined ? undefined : { cause });
+}
+
+/** A core error (a plain Error with `code`) as the public typed error. */
+export function fromCore(error) {
+  try {
+    return fromCoreUnguarded(error);
+  } catch (unreadable) {
+    return new EventStoreError('INTERNAL', `internal error in the event store: ${messageOf(error)}`, { cause: unreadable });
+  }
+}
+
+function fromCoreUnguarded(error) {
+  if (error instanceof EventStoreError) return error;
+  const code = error !== null && typeof error === 'object' ? error.code : undefined;
+  if (code === 'CONFLICT') {
+    return new EventStoreConflictError(error.aggregateId, error.expectedVersion, error.actualVersion);
+  }
+  if (code === 'INVALID_ARGUMENT' || code === 'STORAGE' || code === 'CORRUPT') {
+    const wrapped = new EventStoreError(code, error.message, error.cause === undefined ? undefined : { cause: error.cause });
+    if (error.aggregateId !== undefined) wrapped.aggregateId = error.aggregateId;
+    if (error.version !== undefined) wrapped.version = error.version;
+    return wrapped;
+  }
+  // A wasm trap or anything unforeseen: still an EventStoreError, never a raw value.
+  return new EventStoreError('INTERNAL', `internal error in the event store: ${messageOf(error)}`, { cause: error });
+}
+
+/** Describes a value for a message without trusting it: proxies and getters may throw. */
+export function describe(value) {
+  try {
+    if (value === null) return 'null';
+    if (Array.isArray(value)) return 'an array';
+    switch (typeof value) {
+      case 'string': return value === '' ? 'an empty string' : 'a string';
+      case 'number': return String(value);
+      case 'bigint': return `a bigint (${value}n)`;
+      case 'undefined': return 'undefined';
+      case 'object': return `an object (${value.constructor?.name ?? 'no constructor'})`;
+      default: return `a ${typeof value}`;
+    }
+  } catch {
+    return 'an unreadable value';
+  }
+}
+
+/** The message of something thrown, whatever was thrown. */
+export function messageOf(error) {
+  try {
+    if (typeof error?.message === 'string') return error.message;
+    return String(error);
+  } catch {
+    return 'an unprintable value';
+  }
+}
