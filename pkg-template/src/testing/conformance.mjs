@@ -1,5 +1,5 @@
 // The storage adapter conformance cases, free of any test framework so they run under node:test
-// (testing.cjs) and in a browser page alike. Each case gets a fresh backing store.
+// (entries/testing.cjs) and in a browser page alike. Each case gets a fresh backing store.
 //
 // options:
 //   name        what is being tested

@@ -2,7 +2,7 @@
 // (wasm-event-store/web-testing) against IndexedDbStorage over the page's real IndexedDB.
 // The Node side asks for the case names, then runs each case by name and reports it.
 //
-// A case's context, as pkg-template/testing.cjs gives it under node:test:
+// A case's context, as pkg-template/entries/testing.cjs gives it under node:test:
 //   adapter    a new IndexedDbStorage over a new database (a fresh name for every case)
 //   other      a second connection to the same database, as another tab would have
 //   reopen(a)  a new connection to a's database (the case closes a first)
