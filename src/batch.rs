@@ -11,6 +11,7 @@
 //! (natively, 125 ns per benchmark event), with no nesting limit and no recursion.
 use std::borrow::Cow;
 
+use crate::error::OutOfMemory;
 use crate::json::{Scanner, Syntax};
 use crate::time;
 
@@ -107,13 +108,37 @@ fn event_members<'a>(scanner: &mut Scanner<'a>) -> Result<RawMembers<'a>, Member
     }
 }
 
+/// Why a batch was not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchError {
+    /// Not a valid batch: the message names the argument and the event's index.
+    Invalid(String),
+    /// The list of its events could not grow.
+    OutOfMemory(OutOfMemory),
+}
+
+impl std::fmt::Display for BatchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BatchError::Invalid(message) => f.write_str(message),
+            BatchError::OutOfMemory(error) => error.fmt(f),
+        }
+    }
+}
+
+impl From<String> for BatchError {
+    fn from(message: String) -> Self {
+        BatchError::Invalid(message)
+    }
+}
+
 fn is_json_string(raw: &str) -> bool {
     raw.starts_with('"')
 }
 
 /// Decodes and checks a batch in one pass over its text. Errors name the argument and the
 /// index of the offending event.
-pub fn parse_batch(batch_json: &str) -> Result<Vec<InputEvent<'_>>, String> {
+pub fn parse_batch(batch_json: &str) -> Result<Vec<InputEvent<'_>>, BatchError> {
     parse_batch_with(batch_json, |event| event)
 }
 
@@ -122,8 +147,12 @@ pub fn parse_batch(batch_json: &str) -> Result<Vec<InputEvent<'_>>, String> {
 pub fn parse_batch_with<'a, T>(
     batch_json: &'a str,
     mut map: impl FnMut(InputEvent<'a>) -> T,
-) -> Result<Vec<T>, String> {
-    let not_json = |syntax: Syntax| format!("events must be an array of event objects ({syntax})");
+) -> Result<Vec<T>, BatchError> {
+    let not_json = |syntax: Syntax| {
+        BatchError::Invalid(format!(
+            "events must be an array of event objects ({syntax})"
+        ))
+    };
     let mut scanner = Scanner::new(batch_json);
     let mut events = Vec::new();
     scanner.skip_whitespace();
@@ -139,13 +168,20 @@ pub fn parse_batch_with<'a, T>(
                 let members = event_members(&mut scanner).map_err(|error| match error {
                     MemberError::Syntax(syntax) => not_json(syntax),
                     MemberError::Duplicate(key) => {
-                        format!("events[{index}] has a duplicate member {key}")
+                        format!("events[{index}] has a duplicate member {key}").into()
                     }
                 })?;
-                events.push(map(check_event(index, members)?));
+                let event = map(check_event(index, members)?);
+                if events.len() == events.capacity() {
+                    events.try_reserve(events.len().max(4)).map_err(|_| {
+                        let bytes = events.len().max(4) * size_of::<T>();
+                        BatchError::OutOfMemory(OutOfMemory::new("the batch's events", bytes))
+                    })?;
+                }
+                events.push(event);
             } else {
                 scanner.value().map_err(not_json)?;
-                return Err(format!("events[{index}] must be a plain object"));
+                return Err(format!("events[{index}] must be a plain object").into());
             }
             scanner.skip_whitespace();
             if scanner.eat(b']') {

@@ -10,6 +10,8 @@ pub enum ErrorCode {
     Conflict,
     Storage,
     Corrupt,
+    /// The wasm memory could not give what an operation needed; nothing was changed.
+    OutOfMemory,
     /// A store used after `free()` (reported by the JS wrapper).
     Freed,
     /// A bug: a trap, a broken invariant of the binding, anything unforeseen.
@@ -17,11 +19,12 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 6] = [
+    pub const ALL: [ErrorCode; 7] = [
         ErrorCode::InvalidArgument,
         ErrorCode::Conflict,
         ErrorCode::Storage,
         ErrorCode::Corrupt,
+        ErrorCode::OutOfMemory,
         ErrorCode::Freed,
         ErrorCode::Internal,
     ];
@@ -32,9 +35,37 @@ impl ErrorCode {
             ErrorCode::Conflict => "CONFLICT",
             ErrorCode::Storage => "STORAGE",
             ErrorCode::Corrupt => "CORRUPT",
+            ErrorCode::OutOfMemory => "OUT_OF_MEMORY",
             ErrorCode::Freed => "FREED",
             ErrorCode::Internal => "INTERNAL",
         }
+    }
+}
+
+/// An allocation the memory could not satisfy: `what` needed `bytes` more. Every buffer that
+/// input can grow is reserved with `try_reserve` before anything changes, so this is an error
+/// value that leaves the store as it was, not a trap that would leave the wasm instance broken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutOfMemory {
+    pub what: &'static str,
+    pub bytes: usize,
+}
+
+impl OutOfMemory {
+    pub fn new(what: &'static str, bytes: usize) -> Self {
+        OutOfMemory { what, bytes }
+    }
+}
+
+impl std::fmt::Display for OutOfMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "out of memory: {} needed {} more bytes than the wasm memory (at most 4 GiB) could \
+             give; nothing was changed, and the store still works (free() stores you no longer \
+             need, or load fewer events at once)",
+            self.what, self.bytes
+        )
     }
 }
 
@@ -58,6 +89,10 @@ pub enum StoreError<E> {
     #[error("storage failed: {0}")]
     Storage(E),
 
+    /// Memory ran out; nothing was changed.
+    #[error("{0}")]
+    OutOfMemory(OutOfMemory),
+
     /// The storage returned records that cannot be what was written.
     #[error("corrupt stream {aggregate_id} at version {version}: {reason}")]
     Corrupt {
@@ -75,6 +110,7 @@ impl<E> StoreError<E> {
             StoreError::Conflict { .. } => ErrorCode::Conflict,
             StoreError::Storage(_) => ErrorCode::Storage,
             StoreError::Corrupt { .. } => ErrorCode::Corrupt,
+            StoreError::OutOfMemory(_) => ErrorCode::OutOfMemory,
         }
         .as_str()
     }

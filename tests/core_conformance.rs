@@ -3,10 +3,10 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use serde_json::{json, Value};
-use wasm_event_store::{poll_once, EventStore, MemoryStorage, StoreError};
+use wasm_event_store::{error::OutOfMemory, poll_once, EventStore, MemoryStorage, StoreError};
 
 type Store = EventStore<MemoryStorage>;
-type Error = StoreError<std::convert::Infallible>;
+type Error = StoreError<OutOfMemory>;
 
 const NOW: i64 = 1_714_557_600_000;
 

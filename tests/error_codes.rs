@@ -1,6 +1,7 @@
 //! The error codes are public API, spelled in several places: the core's `ErrorCode`, the JS
 //! wrapper's `ERROR_CODES` (and the literals its error handling compares with), the `ErrorCode`
-//! union of `index.d.ts`, the README's error table and the hammer test's list of known codes.
+//! union of `index.d.ts` and its type test, the README's error table and the hammer test's list
+//! of known codes.
 //! This test fails when any of them names a code the others do not.
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -82,6 +83,15 @@ fn every_place_names_the_same_error_codes() {
                 .filter(|line| line.starts_with("| `EventStore") && line.contains("Error` |"))
                 .flat_map(|line| quoted_codes(line.split('|').nth(2).unwrap_or_default()))
                 .collect(),
+        ),
+        (
+            "the ErrorCode type test in tests/js/packed/types/usage.ts",
+            quoted_codes(between(
+                &read("tests/js/packed/types/usage.ts"),
+                "expectType<Equal<ErrorCode,",
+                ">>",
+                "usage.ts",
+            )),
         ),
         (
             "KNOWN_CODES in tests/js/packed/hammer.test.mjs",

@@ -89,7 +89,7 @@ fn seed_must_be_32_bytes() {
 #[wasm_bindgen_test]
 fn input_buffer_appends_and_refuses_what_it_does_not_hold() {
     let s = store();
-    let address = s.input_buffer(4096);
+    let address = s.input_buffer(4096).unwrap();
     assert_ne!(address, 0);
     // The wrapper writes through a view of the wasm memory; here, through the same memory.
     let memory = js_sys::Uint8Array::new(

@@ -95,11 +95,20 @@ export class EventStore<E extends EventInput = EventInput> {
   free(): void;
 }
 
-export type ErrorCode = 'INVALID_ARGUMENT' | 'CONFLICT' | 'STORAGE' | 'CORRUPT' | 'FREED' | 'INTERNAL';
+/**
+ * - 'INVALID_ARGUMENT', 'CONFLICT', 'CORRUPT', 'OUT_OF_MEMORY', 'FREED', 'INTERNAL': nothing was
+ *   written, and the store keeps working.
+ * - 'STORAGE': the adapter failed. For an append the outcome is unknown (the adapter may have
+ *   stored the records before it failed): read the stream again and look for the batch's
+ *   eventIds before deciding again.
+ * - 'OUT_OF_MEMORY': the wasm memory (at most 4 GiB, shared by every store of the page or
+ *   process) could not give what the call needed, or a load is too large for one JS string.
+ */
+export type ErrorCode = 'INVALID_ARGUMENT' | 'CONFLICT' | 'STORAGE' | 'CORRUPT' | 'OUT_OF_MEMORY' | 'FREED' | 'INTERNAL';
 
 /**
  * Every failure of the store is an EventStoreError: a rejected Promise from the methods (the
- * constructor throws one for bad options).
+ * constructor throws one for bad options). See ErrorCode for what each code says of the data.
  */
 export class EventStoreError extends Error {
   readonly code: ErrorCode;

@@ -206,7 +206,7 @@ fn errors_name_the_argument_and_index() {
         (r#"[{"type":"A","data":tru}]"#, "expected a value"),
     ];
     for (input, expected) in cases {
-        let error = parse_batch(input).unwrap_err();
+        let error = parse_batch(input).unwrap_err().to_string();
         assert!(error.contains(expected), "{input}: {error}");
     }
 }

@@ -6,20 +6,36 @@
 //! from these parts.
 //!
 //! Per stream, the events' JSON texts (the event id when it is not a canonical UUID, type,
-//! metadata unless `{}`, data) go back to back into one `String`, and a fixed-size [`Record`]
-//! per event says where they end and holds the binary members. Text and binary are kept apart so that a load slices valid UTF-8 out of the `String`
-//! instead of checking bytes again.
+//! metadata unless `{}`, data) go back to back into a `String`, and a fixed-size [`Record`] per
+//! event says where they end and holds the binary members. Text and binary are kept apart so
+//! that a load slices valid UTF-8 out of the `String` instead of checking bytes again.
+//!
+//! A stream is a list of [`Chunk`]s, each with its own text and records: a chunk grows up to
+//! [`CHUNK_TEXT`] bytes and [`CHUNK_RECORDS`] events, and then the stream goes on in a new one.
+//! Growing a buffer copies it, and a copy needs the old and the new buffer at once, so one
+//! buffer per stream could fill at most about half of the wasm memory; chunks let a stream use
+//! all of it, and keep every copy small.
+//!
+//! Memory runs out as an error, never a trap: every buffer an append or a load grows is
+//! reserved fallibly, before anything is changed, so a failed operation leaves the storage as it
+//! was ([`OutOfMemory`]).
 use std::cell::RefCell;
-use std::convert::Infallible;
 
 use super::fxhash::FxHashMap;
 use super::{AppendOutcome, RecordSink, Storage};
+use crate::error::OutOfMemory;
 use crate::ids;
 use crate::record::{EventFields, EventId};
 
+/// A chunk's text grows (by copying) up to this many bytes; beyond, the stream's next append
+/// starts a new chunk.
+const CHUNK_TEXT: usize = 1 << 20;
+/// Likewise for a chunk's records (40 bytes each on wasm32: 640 KiB).
+const CHUNK_RECORDS: usize = 1 << 14;
+
 /// One event of a stream, besides its text. 40 bytes on wasm32 (48 natively, where `usize` is 8).
 struct Record {
-    /// Where the event's text ends in the stream's `text` (it starts where the previous ends).
+    /// Where the event's text ends in its chunk's `text` (it starts where the previous ends).
     end: usize,
     /// Bytes of the id's JSON text at the start of the event's text; 0 when `uuid` is the id.
     id_len: u32,
@@ -31,20 +47,38 @@ struct Record {
     uuid: [u8; 16],
 }
 
-/// One stream. Appending a batch writes each event once, in place; the version is
-/// `records.len() - 1`, so `version` is O(1) and `load` touches only the events it returns.
-#[derive(Default)]
-struct Stream {
+/// Consecutive events of a stream: from version `first`, one record each, their texts back to
+/// back. The events of one append are always in one chunk.
+struct Chunk {
+    first: usize,
     text: String,
     records: Vec<Record>,
 }
 
-impl Stream {
-    fn version(&self) -> i64 {
-        self.records.len() as i64 - 1
+impl Chunk {
+    /// An empty chunk for `text` bytes and `count` events from version `first`.
+    fn with_capacity(first: usize, text: usize, count: usize) -> Result<Self, OutOfMemory> {
+        let mut chunk = Chunk {
+            first,
+            text: String::new(),
+            records: Vec::new(),
+        };
+        reserve_text(&mut chunk.text, text)?;
+        reserve(&mut chunk.records, count)?;
+        Ok(chunk)
     }
 
-    /// Adds `event` (the version check was done by the caller).
+    /// The version after the chunk's last event.
+    fn end(&self) -> usize {
+        self.first + self.records.len()
+    }
+
+    fn has_room(&self, text: usize, count: usize) -> bool {
+        self.text.capacity() - self.text.len() >= text
+            && self.records.capacity() - self.records.len() >= count
+    }
+
+    /// Adds `event`, for which there is room (see [`Stream::room`]).
     fn push(&mut self, event: &EventFields<'_>) {
         // A given id that is a canonical UUID (no escapes, lowercase) is kept as bytes too.
         let event_id = match event.event_id {
@@ -105,9 +139,72 @@ impl Stream {
     }
 }
 
+/// One stream: its chunks, oldest first, never empty once the stream exists. The version is
+/// the last chunk's end minus one, so `version` is O(1); `load` finds its first chunk by binary
+/// search and touches only the events it returns.
+#[derive(Default)]
+struct Stream {
+    chunks: Vec<Chunk>,
+}
+
+impl Stream {
+    fn len(&self) -> usize {
+        self.chunks.last().map_or(0, Chunk::end)
+    }
+
+    fn version(&self) -> i64 {
+        self.len() as i64 - 1
+    }
+
+    /// The chunk the next `count` events with `text` bytes of text go into, with room made for
+    /// them: the last chunk if they fit or it may grow that far, else a new one. Fails, changing
+    /// nothing, when the memory cannot give the room.
+    fn room(&mut self, text: usize, count: usize) -> Result<&mut Chunk, OutOfMemory> {
+        let next = self.len();
+        let fits_last = self.chunks.last().is_some_and(|last| {
+            last.has_room(text, count)
+                || (last.text.len() + text <= CHUNK_TEXT
+                    && last.records.len() + count <= CHUNK_RECORDS)
+        });
+        if !fits_last {
+            // A chunk after a full one starts at its full size (or the append's), so that the
+            // stream does not copy its way up to it again.
+            let (text_capacity, records_capacity) = match self.chunks.last() {
+                Some(last) => (
+                    text.max(last.text.len().min(CHUNK_TEXT)),
+                    count.max(last.records.len().min(CHUNK_RECORDS)),
+                ),
+                None => (text, count),
+            };
+            // Near the end of the memory, the room for just this append may still be there.
+            let chunk = Chunk::with_capacity(next, text_capacity, records_capacity)
+                .or_else(|_| Chunk::with_capacity(next, text, count))?;
+            reserve(&mut self.chunks, 1)?;
+            self.chunks.push(chunk);
+        }
+        let Some(last) = self.chunks.last_mut() else {
+            return Err(OutOfMemory::new("a stream", 0)); // unreachable: a chunk was just added
+        };
+        // Grow within the chunk's bounds: doubling while small, a quarter when big.
+        let text_extra = growth(last.text.len(), last.text.capacity(), text, 4096)
+            .min(CHUNK_TEXT.saturating_sub(last.text.len()))
+            .max(text);
+        let records_extra = growth(last.records.len(), last.records.capacity(), count, 64)
+            .min(CHUNK_RECORDS.saturating_sub(last.records.len()))
+            .max(count);
+        if !last.has_room(text, count) {
+            // Both reservations before either buffer is used: a failure of the second leaves
+            // the first's spare capacity, which changes no event.
+            reserve_text(&mut last.text, text_extra)?;
+            reserve(&mut last.records, records_extra)?;
+        }
+        Ok(last)
+    }
+}
+
 /// How many more items to reserve in a buffer of `len` items (room for `capacity`) before adding
 /// `needed`: none if they fit; otherwise at least `needed`, and a quarter of the buffer rather
-/// than all of it (doubling), so that a big stream carries at most 25% of unused capacity (12%
+/// than all of it (doubling), so that a big buffer carries at most 25% of unused capacity (12%
 /// on average), for a few more copies. Buffers under `small` items double, so that a stream's
 /// first appends do not copy it every time.
 fn growth(len: usize, capacity: usize, needed: usize, small: usize) -> usize {
@@ -118,6 +215,18 @@ fn growth(len: usize, capacity: usize, needed: usize, small: usize) -> usize {
     } else {
         needed.max(len / 4)
     }
+}
+
+/// `buffer.try_reserve_exact(extra)`, as an [`OutOfMemory`] naming what was asked.
+fn reserve<T>(buffer: &mut Vec<T>, extra: usize) -> Result<(), OutOfMemory> {
+    buffer
+        .try_reserve_exact(extra)
+        .map_err(|_| OutOfMemory::new("a stream", extra.saturating_mul(size_of::<T>())))
+}
+
+fn reserve_text(text: &mut String, extra: usize) -> Result<(), OutOfMemory> {
+    text.try_reserve_exact(extra)
+        .map_err(|_| OutOfMemory::new("a stream's text", extra))
 }
 
 #[derive(Default)]
@@ -138,7 +247,7 @@ impl MemoryStorage {
 }
 
 impl Storage for MemoryStorage {
-    type Error = Infallible;
+    type Error = OutOfMemory;
 
     // Only this core writes here, and it checked every event it wrote. (Loads hand over decoded
     // fields with `push_fields`, which never decodes anything; this matters only to payloads.)
@@ -147,38 +256,56 @@ impl Storage for MemoryStorage {
     // Every operation completes without awaiting, so none can interleave with another.
     const SUSPENDS: bool = false;
 
+    fn out_of_memory(error: &OutOfMemory) -> Option<OutOfMemory> {
+        Some(error.clone())
+    }
+
     async fn load(
         &self,
         aggregate_id: &str,
         after_version: i64,
         sink: &mut RecordSink<'_>,
-    ) -> Result<(), Infallible> {
+    ) -> Result<(), OutOfMemory> {
         let streams = self.streams.borrow();
         let Some(stream) = streams.get(aggregate_id) else {
             return Ok(());
         };
         // Below 0 means from the start; past usize (wasm32 is 32-bit) means past the end.
         let first = usize::try_from(after_version.saturating_add(1).max(0)).unwrap_or(usize::MAX);
-        let Some(records) = stream.records.get(first..) else {
+        if first >= stream.len() {
             return Ok(());
-        };
-        let mut start = match first.checked_sub(1) {
-            Some(previous) => stream.records.get(previous).map_or(0, |r| r.end),
+        }
+        // The chunk holding `first`, and where that event's text starts in it.
+        let at = stream.chunks.partition_point(|c| c.end() <= first);
+        let chunks = stream.chunks.get(at..).unwrap_or_default();
+        let skip = chunks.first().map_or(0, |c| first - c.first);
+        let start_of = |chunk: &Chunk, index: usize| match index.checked_sub(1) {
+            Some(previous) => chunk.records.get(previous).map_or(0, |r| r.end),
             None => 0,
         };
         // The JSON of an event is its text plus about 170 bytes of keys, id, version and time.
-        sink.reserve(records.last().map_or(0, |r| r.end - start) + records.len() * 170);
-        for (version, record) in (first as i64..).zip(records) {
-            match stream.event(start, record) {
-                Some(fields) => sink.push_fields(version, &fields),
-                None => sink.reject(format!("in-memory event {version} does not decode")),
+        let text: usize = chunks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| c.text.len() - if i == 0 { start_of(c, skip) } else { 0 })
+            .sum();
+        sink.reserve(text.saturating_add((stream.len() - first).saturating_mul(170)));
+        for (i, chunk) in chunks.iter().enumerate() {
+            let from = if i == 0 { skip } else { 0 };
+            let mut start = start_of(chunk, from);
+            let records = chunk.records.get(from..).unwrap_or_default();
+            for (version, record) in ((chunk.first + from) as i64..).zip(records) {
+                match chunk.event(start, record) {
+                    Some(fields) => sink.push_fields(version, &fields),
+                    None => sink.reject(format!("in-memory event {version} does not decode")),
+                }
+                start = record.end;
             }
-            start = record.end;
         }
         Ok(())
     }
 
-    async fn version(&self, aggregate_id: &str) -> Result<i64, Infallible> {
+    async fn version(&self, aggregate_id: &str) -> Result<i64, OutOfMemory> {
         Ok(self
             .streams
             .borrow()
@@ -191,7 +318,7 @@ impl Storage for MemoryStorage {
         aggregate_id: &str,
         expected_version: i64,
         events: &[EventFields<'_>],
-    ) -> Result<AppendOutcome, Infallible> {
+    ) -> Result<AppendOutcome, OutOfMemory> {
         let mut streams = self.streams.borrow_mut();
         let actual_version = streams.get(aggregate_id).map_or(-1, Stream::version);
         if actual_version != expected_version {
@@ -200,17 +327,26 @@ impl Storage for MemoryStorage {
         if events.is_empty() {
             return Ok(AppendOutcome::Appended);
         }
-        let stream = match streams.get_mut(aggregate_id) {
-            Some(stream) => stream,
-            None => streams.entry(aggregate_id.into()).or_default(),
-        };
         // At most this much text: canonical ids and `{}` metadata take none.
         let text: usize = events.iter().map(EventFields::text_len).sum();
-        let (bytes, records) = (&mut stream.text, &mut stream.records);
-        bytes.reserve_exact(growth(bytes.len(), bytes.capacity(), text, 4096));
-        records.reserve_exact(growth(records.len(), records.capacity(), events.len(), 64));
+        let chunk = match streams.get_mut(aggregate_id) {
+            Some(stream) => stream.room(text, events.len())?,
+            None => {
+                // Everything a new stream needs is had before it is added to the map.
+                let mut stream = Stream::default();
+                stream.room(text, events.len())?;
+                let mut key = String::new();
+                reserve_text(&mut key, aggregate_id.len())?;
+                key.push_str(aggregate_id);
+                streams
+                    .try_reserve(1)
+                    .map_err(|_| OutOfMemory::new("the map of streams", 0))?;
+                let stream = streams.entry(key.into_boxed_str()).or_insert(stream);
+                stream.room(text, events.len())?
+            }
+        };
         for event in events {
-            stream.push(event);
+            chunk.push(event);
         }
         Ok(AppendOutcome::Appended)
     }
@@ -230,7 +366,7 @@ mod tests {
     #[test]
     fn events_round_trip() {
         let long = format!("\"{}\"", "x".repeat(300));
-        let mut stream = Stream::default();
+        let mut chunk = Chunk::with_capacity(0, 0, 0).unwrap();
         let mut events = Vec::new();
         for event_id in [
             EventId::Uuid([0xab; 16]),
@@ -253,29 +389,29 @@ mod tests {
             }
         }
         for event in &events {
-            stream.push(event);
+            chunk.push(event);
         }
         let mut start = 0;
-        for (event, record) in events.iter().zip(&stream.records) {
-            assert_eq!(render(&stream.event(start, record).unwrap()), render(event));
+        for (event, record) in events.iter().zip(&chunk.records) {
+            assert_eq!(render(&chunk.event(start, record).unwrap()), render(event));
             start = record.end;
         }
     }
 
     #[test]
     fn canonical_ids_and_empty_metadata_take_no_text() {
-        let mut stream = Stream::default();
-        stream.push(&EventFields {
+        let mut chunk = Chunk::with_capacity(0, 0, 0).unwrap();
+        chunk.push(&EventFields {
             type_json: "\"T\"",
             data_json: "null",
             metadata_json: "{}",
             event_id: EventId::Json("\"6f9619ff-8b86-d011-b42d-00cf4fc964ff\""),
             occurred_on_ms: 0,
         });
-        assert_eq!(stream.text, "\"T\"null");
-        let record = stream.records.first().unwrap();
+        assert_eq!(chunk.text, "\"T\"null");
+        let record = chunk.records.first().unwrap();
         assert!(matches!(
-            stream.event(0, record).unwrap().event_id,
+            chunk.event(0, record).unwrap().event_id,
             EventId::Uuid(_)
         ));
     }
@@ -293,8 +429,8 @@ mod tests {
 
     #[test]
     fn a_record_that_does_not_fit_its_text_is_none() {
-        let mut stream = Stream::default();
-        stream.text.push_str("\"é\"null");
+        let mut chunk = Chunk::with_capacity(0, 0, 0).unwrap();
+        chunk.text.push_str("\"é\"null");
         for (end, type_len) in [(100, 3), (8, 2), (8, 9)] {
             let record = Record {
                 end,
@@ -304,7 +440,89 @@ mod tests {
                 occurred_on_ms: 0,
                 uuid: [0; 16],
             };
-            assert!(stream.event(0, &record).is_none(), "{end} {type_len}");
+            assert!(chunk.event(0, &record).is_none(), "{end} {type_len}");
         }
+    }
+
+    fn event_with(data_json: &str) -> EventFields<'_> {
+        EventFields {
+            type_json: "\"T\"",
+            data_json,
+            metadata_json: "{}",
+            event_id: EventId::Uuid([7; 16]),
+            occurred_on_ms: 0,
+        }
+    }
+
+    fn loaded(storage: &MemoryStorage, after: i64) -> Vec<serde_json::Value> {
+        let mut sink = RecordSink::new("s", after, false);
+        crate::poll_once(storage.load("s", after, &mut sink))
+            .unwrap()
+            .unwrap();
+        serde_json::from_str(&sink.finish().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn streams_go_on_in_new_chunks_and_load_from_any_version() {
+        let storage = MemoryStorage::new();
+        let big = format!("\"{}\"", "x".repeat(CHUNK_TEXT / 3));
+        let mut version = -1;
+        // Big events (three to a chunk's text), then batches of small ones (past the records
+        // bound), then big ones again.
+        let batches: Vec<Vec<EventFields<'_>>> = (0..4)
+            .map(|_| vec![event_with(&big)])
+            .chain((0..5).map(|_| vec![event_with("1"); CHUNK_RECORDS / 2 + 1]))
+            .chain((0..4).map(|_| vec![event_with(&big)]))
+            .collect();
+        for batch in &batches {
+            let outcome = crate::poll_once(storage.append("s", version, batch)).unwrap();
+            assert_eq!(outcome, Ok(AppendOutcome::Appended));
+            version += batch.len() as i64;
+        }
+        let chunks = storage.streams.borrow()["s"].chunks.len();
+        assert!(chunks >= 5, "{chunks} chunks");
+        let all = loaded(&storage, -1);
+        assert_eq!(all.len() as i64, version + 1);
+        let total = all.len();
+        for after in [
+            -1,
+            0,
+            2,
+            3,
+            4,
+            5,
+            8_000,
+            (total - 6) as i64,
+            (total - 2) as i64,
+            version,
+            version + 5,
+        ] {
+            let tail = loaded(&storage, after);
+            let skip = usize::try_from(after + 1).unwrap_or(0).min(total);
+            assert_eq!(tail.len(), total - skip, "after {after}");
+            for (event, expected) in tail.iter().zip(&all[skip..]) {
+                assert_eq!(event, expected, "after {after}");
+            }
+        }
+        assert_eq!(all[3]["data"].as_str().map(str::len), Some(CHUNK_TEXT / 3));
+        assert_eq!(all[4]["data"], 1);
+    }
+
+    #[test]
+    fn room_the_memory_cannot_give_changes_nothing() {
+        let mut stream = Stream::default();
+        stream.room(10, 1).unwrap().push(&event_with("1"));
+        let shape = |s: &Stream| {
+            s.chunks
+                .iter()
+                .map(|c| (c.first, c.text.clone(), c.records.len()))
+                .collect::<Vec<_>>()
+        };
+        let before = shape(&stream);
+        assert!(stream.room(usize::MAX / 2, 1).is_err());
+        assert!(stream.room(10, usize::MAX / 64).is_err());
+        assert!(stream.room(CHUNK_TEXT * 4, usize::MAX / 64).is_err());
+        assert_eq!(shape(&stream), before);
+        assert_eq!(stream.version(), 0);
     }
 }

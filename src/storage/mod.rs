@@ -10,8 +10,9 @@ mod memory;
 mod sink;
 
 pub use memory::MemoryStorage;
-pub use sink::{Corruption, RecordSink};
+pub use sink::{Corruption, LoadError, RecordSink};
 
+use crate::error::OutOfMemory;
 use crate::record::EventFields;
 
 /// The answer of a conditional append.
@@ -38,6 +39,12 @@ pub trait Storage {
     /// True when operations may suspend (await the host). The store then serialises operations
     /// on one aggregate, so even a non-atomic storage is correct for a single store.
     const SUSPENDS: bool = true;
+
+    /// The storage's error, if it is running out of memory (reported as `OUT_OF_MEMORY`
+    /// rather than as a failed storage).
+    fn out_of_memory(_error: &Self::Error) -> Option<OutOfMemory> {
+        None
+    }
 
     /// Feeds the events of the stream with version > `after_version`, ascending, into `sink`
     /// (as payloads with [`RecordSink::push`] or decoded with [`RecordSink::push_fields`]).

@@ -1,5 +1,6 @@
 //! The sink a storage's load feeds: it checks each record on the way in and writes the JSON
 //! array of recorded events handed to JS.
+use crate::error::OutOfMemory;
 use crate::json::json_string;
 use crate::payload::{self, DecodeError};
 use crate::record::{self, EventFields};
@@ -10,6 +11,13 @@ use crate::time::IsoCache;
 pub struct Corruption {
     pub version: i64,
     pub reason: String,
+}
+
+/// Why a load's records could not become its answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadError {
+    Corrupt(Corruption),
+    OutOfMemory(OutOfMemory),
 }
 
 /// Collects loaded records into the JSON array text handed to JS, checking each on the way in:
@@ -24,6 +32,8 @@ pub struct RecordSink<'a> {
     json: String,
     count: usize,
     corruption: Option<Corruption>,
+    /// Set when the output could not grow; the load then stops and reports it.
+    out_of_memory: Option<OutOfMemory>,
     times: IsoCache,
 }
 
@@ -39,19 +49,35 @@ impl<'a> RecordSink<'a> {
             json,
             count: 0,
             corruption: None,
+            out_of_memory: None,
             times: IsoCache::default(),
         }
     }
 
-    /// A hint for how many payload bytes will follow, to size the output once.
+    /// A hint for how many bytes will follow, to size the output once. If the memory cannot
+    /// give that much, the load fails as out of memory.
     pub fn reserve(&mut self, bytes: usize) {
-        self.json.reserve(bytes);
+        self.room(bytes);
+    }
+
+    /// Makes room for `bytes` more output, or records that the memory could not.
+    fn room(&mut self, bytes: usize) -> bool {
+        if self.json.try_reserve(bytes).is_ok() {
+            return true;
+        }
+        if self.out_of_memory.is_none() {
+            self.out_of_memory = Some(OutOfMemory::new("the loaded events", bytes));
+        }
+        false
     }
 
     /// Adds an event given as a payload; it is decoded and checked unless the storage is
     /// trusted (see [`super::Storage::TRUSTED`]).
     pub fn push(&mut self, version: i64, payload: &str) {
-        if !self.accepts(version) {
+        // The output holds the payload's members, re-encoded at most as long as a payload of
+        // them (the stream's id and fixed members included).
+        let bound = payload.len() + payload::FIXED_BYTES + self.aggregate_id_json.len();
+        if !self.accepts(version, bound) {
             return;
         }
         let written = if self.verify {
@@ -84,7 +110,7 @@ impl<'a> RecordSink<'a> {
 
     /// Adds an event a storage kept decoded (its members were checked when it was appended).
     pub fn push_fields(&mut self, version: i64, fields: &EventFields<'_>) {
-        if !self.accepts(version) {
+        if !self.accepts(version, fields.payload_len(&self.aggregate_id_json)) {
             return;
         }
         record::write_event(
@@ -97,10 +123,11 @@ impl<'a> RecordSink<'a> {
         self.accepted(version);
     }
 
-    /// Whether `version` is the next one expected (and nothing went wrong before); if so, the
-    /// separator before the event is written. Records the problem otherwise.
-    fn accepts(&mut self, version: i64) -> bool {
-        if self.corruption.is_some() {
+    /// Whether `version` is the next one expected (and nothing went wrong before) and there is
+    /// room for `bound` bytes of its JSON; if so, the separator before the event is written.
+    /// Records the problem otherwise.
+    fn accepts(&mut self, version: i64, bound: usize) -> bool {
+        if self.is_corrupt() {
             return false;
         }
         if version != self.next_version {
@@ -119,6 +146,9 @@ impl<'a> RecordSink<'a> {
             });
             return false;
         }
+        if !self.room(bound.saturating_add(1)) {
+            return false;
+        }
         if self.count > 0 {
             self.json.push(',');
         }
@@ -132,7 +162,7 @@ impl<'a> RecordSink<'a> {
 
     /// Records that a record could not even be read (not an object, no version or payload).
     pub fn reject(&mut self, reason: impl Into<String>) {
-        if self.corruption.is_none() {
+        if !self.is_corrupt() {
             self.corruption = Some(Corruption {
                 version: self.next_version,
                 reason: reason.into(),
@@ -140,19 +170,27 @@ impl<'a> RecordSink<'a> {
         }
     }
 
-    /// Whether a problem was found already (then every further record is ignored).
+    /// Whether a problem was found already, or memory ran out (then every further record is
+    /// ignored).
     pub fn is_corrupt(&self) -> bool {
-        self.corruption.is_some()
+        self.corruption.is_some() || self.out_of_memory.is_some()
     }
 
-    /// The JSON array of recorded events, or the first corruption met.
-    pub fn finish(mut self) -> Result<String, Corruption> {
-        match self.corruption {
-            Some(corruption) => Err(corruption),
-            None => {
-                self.json.push(']');
-                Ok(self.json)
-            }
+    /// The JSON array of recorded events, or the first problem met.
+    pub fn finish(mut self) -> Result<String, LoadError> {
+        if let Some(corruption) = self.corruption {
+            return Err(LoadError::Corrupt(corruption));
         }
+        if let Some(out_of_memory) = self.out_of_memory {
+            return Err(LoadError::OutOfMemory(out_of_memory));
+        }
+        if !self.room(1) {
+            return Err(LoadError::OutOfMemory(OutOfMemory::new(
+                "the loaded events",
+                1,
+            )));
+        }
+        self.json.push(']');
+        Ok(self.json)
     }
 }

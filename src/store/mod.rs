@@ -8,11 +8,11 @@ pub use ready::poll_once;
 
 use std::cell::RefCell;
 
-use crate::batch;
+use crate::batch::{self, BatchError};
 use crate::error::StoreError;
 use crate::ids::IdGenerator;
 use crate::record::{EventFields, EventId};
-use crate::storage::{AppendOutcome, RecordSink, Storage};
+use crate::storage::{AppendOutcome, LoadError, RecordSink, Storage};
 use crate::time;
 use crate::version::{self, MAX_SAFE_INTEGER};
 use lock::{Guard, KeyedLock};
@@ -26,6 +26,15 @@ pub struct EventStore<S> {
 }
 
 type Result<T, S> = std::result::Result<T, StoreError<<S as Storage>::Error>>;
+
+/// A storage's error as the store reports it: running out of memory is `OutOfMemory`, anything
+/// else a failed storage.
+fn storage_error<S: Storage>(error: S::Error) -> StoreError<S::Error> {
+    match S::out_of_memory(&error) {
+        Some(out_of_memory) => StoreError::OutOfMemory(out_of_memory),
+        None => StoreError::Storage(error),
+    }
+}
 
 fn check_aggregate_id<E>(aggregate_id: &str) -> std::result::Result<(), StoreError<E>> {
     if aggregate_id.is_empty() {
@@ -75,7 +84,10 @@ impl<S: Storage> EventStore<S> {
         version::expected_version(expected_version as f64).map_err(StoreError::InvalidArgument)?;
         let events = self
             .stamped_events(events_json, now_ms)
-            .map_err(StoreError::InvalidArgument)?;
+            .map_err(|error| match error {
+                BatchError::Invalid(message) => StoreError::InvalidArgument(message),
+                BatchError::OutOfMemory(error) => StoreError::OutOfMemory(error),
+            })?;
         let count = events.len() as i64;
         let _turn = self.turn(aggregate_id).await;
         // An empty batch only checks the expected version. So does a batch whose versions would
@@ -85,13 +97,13 @@ impl<S: Storage> EventStore<S> {
             self.storage
                 .append(aggregate_id, expected_version, &events)
                 .await
-                .map_err(StoreError::Storage)?
+                .map_err(storage_error::<S>)?
         } else {
             let actual_version = self
                 .storage
                 .version(aggregate_id)
                 .await
-                .map_err(StoreError::Storage)?;
+                .map_err(storage_error::<S>)?;
             if actual_version != expected_version {
                 AppendOutcome::Conflict { actual_version }
             } else if overflows {
@@ -121,7 +133,7 @@ impl<S: Storage> EventStore<S> {
         &self,
         events_json: &'a str,
         now_ms: i64,
-    ) -> std::result::Result<Vec<EventFields<'a>>, String> {
+    ) -> std::result::Result<Vec<EventFields<'a>>, BatchError> {
         let mut ids = self.ids.borrow_mut();
         let now_ms = now_ms.clamp(-time::MAX_MS, time::MAX_MS);
         batch::parse_batch_with(events_json, |event| EventFields {
@@ -150,11 +162,14 @@ impl<S: Storage> EventStore<S> {
         self.storage
             .load(aggregate_id, after, &mut sink)
             .await
-            .map_err(StoreError::Storage)?;
-        sink.finish().map_err(|c| StoreError::Corrupt {
-            aggregate_id: aggregate_id.to_string(),
-            version: c.version,
-            reason: c.reason,
+            .map_err(storage_error::<S>)?;
+        sink.finish().map_err(|error| match error {
+            LoadError::Corrupt(c) => StoreError::Corrupt {
+                aggregate_id: aggregate_id.to_string(),
+                version: c.version,
+                reason: c.reason,
+            },
+            LoadError::OutOfMemory(error) => StoreError::OutOfMemory(error),
         })
     }
 
@@ -166,7 +181,7 @@ impl<S: Storage> EventStore<S> {
             .storage
             .version(aggregate_id)
             .await
-            .map_err(StoreError::Storage)?;
+            .map_err(storage_error::<S>)?;
         Ok((version >= 0).then_some(version))
     }
 }

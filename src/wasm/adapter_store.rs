@@ -1,20 +1,27 @@
 //! `AdapterEventStore`: the store over a host-provided adapter, behind the JS `EventStore` class
 //! when `options.storage` is given. Every method returns a Promise; each clones an `Rc` of the
 //! core into the future it returns, so no call keeps `self` borrowed while JS runs.
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::convert::{internal, invalid, seed, to_js, version_to_js};
+use super::convert::{
+    input_buffer, input_texts, internal, invalid, out_of_memory, seed, to_js, version_to_js,
+};
 use super::js_storage::{Helpers, JsStorage};
+use crate::error::OutOfMemory;
 use crate::store::EventStore;
 use crate::version;
 
 #[wasm_bindgen]
 pub struct AdapterEventStore {
     inner: Rc<EventStore<JsStorage>>,
+    /// Where the wrapper copies a batch's UTF-8 JSON before `append_input`. Borrowed only
+    /// inside synchronous method bodies, never by the futures they return.
+    input: RefCell<Vec<u8>>,
 }
 
 fn into_promise<T: Into<JsValue>>(
@@ -40,26 +47,47 @@ impl AdapterEventStore {
         let storage = JsStorage::new(adapter, helpers).map_err(invalid)?;
         Ok(AdapterEventStore {
             inner: Rc::new(EventStore::new(storage, seed)),
+            input: RefCell::new(Vec::new()),
         })
     }
 
-    /// Resolves to the new version (-1 for "no stream"). `events_json`: the batch's JSON as
-    /// UTF-8, which the wrapper writes into a byte buffer (the glue copies it into the wasm
-    /// memory before this returns, so the wrapper may reuse its buffer at once).
-    pub fn append(
+    /// Makes the input buffer hold at least `capacity` bytes and returns its address in the wasm
+    /// memory (see [`input_buffer`]). Rejects with `OUT_OF_MEMORY` when the memory cannot give it.
+    pub fn input_buffer(&self, capacity: usize) -> Result<usize, JsValue> {
+        input_buffer(&mut self.input.borrow_mut(), capacity)
+    }
+
+    /// Resolves to the new version (-1 for "no stream"). The batch's JSON and the aggregate id
+    /// are in the input buffer, as for `MemoryEventStore::append_input`; they are copied out
+    /// (fallibly) before this returns, so the buffer is free for the next append at once.
+    pub fn append_input(
         &self,
-        aggregate_id: String,
         expected_version: f64,
-        events_json: Vec<u8>,
+        json_length: usize,
+        length: usize,
         now_ms: f64,
     ) -> Promise {
+        let texts = {
+            let input = self.input.borrow();
+            input_texts(&input, json_length, length).and_then(|(json, id)| {
+                let mut owned = String::new();
+                owned
+                    .try_reserve_exact(json.len() + id.len())
+                    .map_err(|_| out_of_memory(OutOfMemory::new("the batch's JSON", length)))?;
+                owned.push_str(json);
+                owned.push_str(id);
+                Ok(owned)
+            })
+        };
         let inner = Rc::clone(&self.inner);
         into_promise(async move {
             let expected = version::expected_version(expected_version).map_err(invalid)?;
-            let events_json =
-                String::from_utf8(events_json).map_err(|_| internal("the batch is not UTF-8"))?;
+            let texts = texts?;
+            let (events_json, aggregate_id) = texts
+                .split_at_checked(json_length)
+                .ok_or_else(|| internal("the input buffer does not hold UTF-8 of that length"))?;
             inner
-                .append_events(&aggregate_id, expected, &events_json, now_ms as i64)
+                .append_events(aggregate_id, expected, events_json, now_ms as i64)
                 .await
                 .map(version_to_js)
                 .map_err(to_js)

@@ -6,7 +6,7 @@ use std::fmt;
 use js_sys::{Error as JsError, Reflect};
 use wasm_bindgen::JsValue;
 
-use crate::error::{ErrorCode, StoreError};
+use crate::error::{ErrorCode, OutOfMemory, StoreError};
 
 /// Sets `key` on an error object. `Reflect::set` on a fresh `Error` cannot fail; a failure would
 /// only lose a field, never the error itself.
@@ -20,6 +20,12 @@ pub(crate) trait Cause {
 }
 
 impl Cause for std::convert::Infallible {
+    fn cause(&self) -> Option<JsValue> {
+        None
+    }
+}
+
+impl Cause for OutOfMemory {
     fn cause(&self) -> Option<JsValue> {
         None
     }
@@ -52,7 +58,7 @@ pub(crate) fn to_js<E: fmt::Display + Cause>(error: StoreError<E>) -> JsValue {
             set(&js, "aggregateId", JsValue::from_str(aggregate_id));
             set(&js, "version", JsValue::from_f64(*version as f64));
         }
-        StoreError::InvalidArgument(_) | StoreError::Storage(_) => {}
+        StoreError::InvalidArgument(_) | StoreError::Storage(_) | StoreError::OutOfMemory(_) => {}
     }
     js
 }
@@ -74,6 +80,41 @@ pub(crate) fn internal(message: &str) -> JsValue {
 /// `None` crosses to JS as -1, which the wrapper maps to `null`.
 pub(crate) fn version_to_js(version: Option<i64>) -> f64 {
     version.map_or(-1.0, |v| v as f64)
+}
+
+/// An `OUT_OF_MEMORY` error.
+pub(crate) fn out_of_memory(error: OutOfMemory) -> JsValue {
+    to_js(StoreError::<std::convert::Infallible>::OutOfMemory(error))
+}
+
+/// Makes `input` hold at least `capacity` bytes, fallibly, and returns its address in the wasm
+/// memory (valid until the buffer is grown again): where the wrapper copies a batch's UTF-8
+/// JSON and the aggregate id, with one native copy instead of wasm-bindgen's allocation (which
+/// traps when the memory is full) and per-character string copy.
+pub(crate) fn input_buffer(input: &mut Vec<u8>, capacity: usize) -> Result<usize, JsValue> {
+    if input.len() < capacity {
+        input
+            .try_reserve_exact(capacity - input.len())
+            .map_err(|_| out_of_memory(OutOfMemory::new("the batch's JSON", capacity)))?;
+        input.resize(capacity, 0);
+    }
+    Ok(input.as_mut_ptr() as usize)
+}
+
+/// The batch's JSON and the aggregate id the wrapper wrote into an input buffer: the JSON in
+/// the first `json_length` bytes, then the id's UTF-8 up to byte `length`.
+pub(crate) fn input_texts(
+    input: &[u8],
+    json_length: usize,
+    length: usize,
+) -> Result<(&str, &str), JsValue> {
+    let text = |range: std::ops::Range<usize>| {
+        input
+            .get(range)
+            .and_then(|bytes| std::str::from_utf8(bytes).ok())
+            .ok_or_else(|| internal("the input buffer does not hold UTF-8 of that length"))
+    };
+    Ok((text(0..json_length)?, text(json_length..length)?))
 }
 
 /// The 32 bytes that seed a store's id generator.

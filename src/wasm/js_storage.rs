@@ -15,6 +15,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use super::convert::Cause;
+use crate::error::OutOfMemory;
 use crate::json::json_string;
 use crate::payload;
 use crate::record::EventFields;
@@ -27,6 +28,8 @@ use crate::version;
 pub struct StorageFailure {
     message: String,
     cause: Option<JsValue>,
+    /// Set when what failed was an allocation of this side (see [`Storage::out_of_memory`]).
+    out_of_memory: Option<OutOfMemory>,
 }
 
 impl fmt::Display for StorageFailure {
@@ -56,6 +59,7 @@ impl StorageFailure {
         StorageFailure {
             message: format!("storage adapter's {method}() failed: {detail}"),
             cause: Some(cause),
+            out_of_memory: None,
         }
     }
 
@@ -63,6 +67,15 @@ impl StorageFailure {
         StorageFailure {
             message,
             cause: None,
+            out_of_memory: None,
+        }
+    }
+
+    fn out_of_memory(error: OutOfMemory) -> Self {
+        StorageFailure {
+            message: error.to_string(),
+            cause: None,
+            out_of_memory: Some(error),
         }
     }
 }
@@ -139,9 +152,15 @@ impl JsStorage {
     /// wasm-bindgen's string conversion, which copies ASCII one character at a time. The buffer
     /// starts at one byte per UTF-16 unit (exact for ASCII, the usual JSON) and grows only for
     /// what does not fit, so a load never holds three times its payloads.
-    fn utf8(&self, text: &JsString) -> Option<Vec<u8>> {
+    /// `Ok(None)`: the copier misbehaved; `Err`: the memory could not hold the bytes.
+    fn utf8(&self, text: &JsString) -> Result<Option<Vec<u8>>, OutOfMemory> {
         let units = text.length() as usize;
-        let mut bytes = vec![0u8; units];
+        let mut bytes = Vec::new();
+        grow(&mut bytes, units)?;
+        Ok(self.copy_utf8(text, units, bytes))
+    }
+
+    fn copy_utf8(&self, text: &JsString, units: usize, mut bytes: Vec<u8>) -> Option<Vec<u8>> {
         let (mut read, mut written) = (0usize, 0usize);
         loop {
             let free = bytes.get_mut(written..)?;
@@ -165,7 +184,8 @@ impl JsStorage {
                 return None; // no progress with room left: never expected
             }
             // UTF-8 takes at most 3 bytes per UTF-16 unit.
-            bytes.resize(written.checked_add((units - read).checked_mul(3)?)?, 0);
+            let size = written.checked_add((units - read).checked_mul(3)?)?;
+            grow(&mut bytes, size).ok()?;
         }
     }
 
@@ -197,6 +217,17 @@ impl JsStorage {
     }
 }
 
+/// Makes `bytes` `size` long (zeroed), fallibly.
+fn grow(bytes: &mut Vec<u8>, size: usize) -> Result<(), OutOfMemory> {
+    if size > bytes.len() {
+        bytes
+            .try_reserve_exact(size - bytes.len())
+            .map_err(|_| OutOfMemory::new("the loaded payloads", size))?;
+    }
+    bytes.resize(size, 0);
+    Ok(())
+}
+
 /// What an adapter's answer is, for messages, without touching it (`typeof` runs no JS code;
 /// formatting the value itself could call its getters).
 fn type_name(value: &JsValue) -> String {
@@ -214,6 +245,10 @@ fn as_version(value: f64) -> Option<i64> {
 
 impl Storage for JsStorage {
     type Error = StorageFailure;
+
+    fn out_of_memory(error: &StorageFailure) -> Option<OutOfMemory> {
+        error.out_of_memory.clone()
+    }
 
     async fn load(
         &self,
@@ -246,7 +281,7 @@ impl Storage for JsStorage {
             sink.reject("load()'s answer could not be read");
             return Ok(());
         };
-        let Some(bytes) = self.utf8(&text) else {
+        let Some(bytes) = self.utf8(&text).map_err(StorageFailure::out_of_memory)? else {
             sink.reject("load()'s payloads could not be copied");
             return Ok(());
         };
@@ -297,20 +332,24 @@ impl Storage for JsStorage {
         let id_json = json_string(aggregate_id);
         let mut times = IsoCache::default();
         let bound = events.iter().map(|e| e.payload_len(&id_json)).sum();
-        let mut text = String::with_capacity(bound);
-        let mut ends = Vec::with_capacity(events.len());
+        let no_room = |_| StorageFailure::out_of_memory(OutOfMemory::new("the payloads", bound));
+        let mut text = String::new();
+        text.try_reserve_exact(bound).map_err(no_room)?;
+        let mut ends = Vec::new();
+        ends.try_reserve_exact(events.len()).map_err(no_room)?;
         for (version, event) in (expected_version + 1..).zip(events) {
             payload::encode_into(&mut text, &id_json, version, event, &mut times);
             ends.push(text.len());
         }
         let starts = std::iter::once(0).chain(ends.iter().copied());
-        let records: Vec<StoredRecord<'_>> = (expected_version + 1..)
-            .zip(starts.zip(&ends))
-            .map(|(version, (start, &end))| StoredRecord {
+        let mut records: Vec<StoredRecord<'_>> = Vec::new();
+        records.try_reserve_exact(events.len()).map_err(no_room)?;
+        records.extend((expected_version + 1..).zip(starts.zip(&ends)).map(
+            |(version, (start, &end))| StoredRecord {
                 version: version as f64,
                 payload: text.get(start..end).unwrap_or_default(),
-            })
-            .collect();
+            },
+        ));
         let records = serde_wasm_bindgen::to_value(&records).map_err(|error| {
             StorageFailure::contract(format!("the records could not be handed over: {error}"))
         })?;

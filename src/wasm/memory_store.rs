@@ -6,7 +6,9 @@ use std::fmt;
 
 use wasm_bindgen::prelude::*;
 
-use super::convert::{internal, invalid, seed, to_js, version_to_js, Cause};
+use super::convert::{
+    input_buffer, input_texts, internal, invalid, seed, to_js, version_to_js, Cause,
+};
 use crate::error::StoreError;
 use crate::storage::MemoryStorage;
 use crate::store::{poll_once, EventStore};
@@ -26,9 +28,7 @@ fn run<T, E: fmt::Display + Cause>(
 pub struct MemoryEventStore {
     inner: EventStore<MemoryStorage>,
     /// Where the wrapper copies a batch's UTF-8 JSON (which it writes into a byte buffer of its
-    /// own) before `append_input`: one native copy instead of wasm-bindgen's allocation and
-    /// per-character string copy.
-    /// Borrowed only inside the synchronous methods below.
+    /// own) before `append_input`. Borrowed only inside the synchronous methods below.
     input: RefCell<Vec<u8>>,
 }
 
@@ -59,13 +59,9 @@ impl MemoryEventStore {
     }
 
     /// Makes the input buffer hold at least `capacity` bytes and returns its address in the wasm
-    /// memory. The address stays valid until the next call of this method.
-    pub fn input_buffer(&self, capacity: usize) -> usize {
-        let mut input = self.input.borrow_mut();
-        if input.len() < capacity {
-            input.resize(capacity, 0);
-        }
-        input.as_mut_ptr() as usize
+    /// memory (see [`input_buffer`]). Rejects with `OUT_OF_MEMORY` when the memory cannot give it.
+    pub fn input_buffer(&self, capacity: usize) -> Result<usize, JsValue> {
+        input_buffer(&mut self.input.borrow_mut(), capacity)
     }
 
     /// `append`, with its text arguments in the input buffer: the batch's JSON in the first
@@ -80,14 +76,7 @@ impl MemoryEventStore {
     ) -> Result<f64, JsValue> {
         let expected = version::expected_version(expected_version).map_err(invalid)?;
         let input = self.input.borrow();
-        let text = |range: std::ops::Range<usize>| {
-            input
-                .get(range)
-                .and_then(|bytes| std::str::from_utf8(bytes).ok())
-                .ok_or_else(|| internal("the input buffer does not hold UTF-8 of that length"))
-        };
-        let events_json = text(0..json_length)?;
-        let aggregate_id = text(json_length..length)?;
+        let (events_json, aggregate_id) = input_texts(&input, json_length, length)?;
         run(self
             .inner
             .append_events(aggregate_id, expected, events_json, now_ms as i64))

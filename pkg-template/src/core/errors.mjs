@@ -4,7 +4,10 @@
 // checks it against the core's ErrorCode, index.d.ts and the README.
 
 /** Every `code` an EventStoreError can carry. */
-export const ERROR_CODES = Object.freeze(['INVALID_ARGUMENT', 'CONFLICT', 'STORAGE', 'CORRUPT', 'FREED', 'INTERNAL']);
+export const ERROR_CODES = Object.freeze(['INVALID_ARGUMENT', 'CONFLICT', 'STORAGE', 'CORRUPT', 'OUT_OF_MEMORY', 'FREED', 'INTERNAL']);
+
+// The codes of the core's errors that become an EventStoreError as they are.
+const PLAIN_CODES = new Set(['INVALID_ARGUMENT', 'STORAGE', 'CORRUPT', 'OUT_OF_MEMORY']);
 
 /** Base class of every error the store reports. `code` says what kind of failure it is. */
 export class EventStoreError extends Error {
@@ -34,27 +37,32 @@ export function invalid(message, cause) {
   return new EventStoreError('INVALID_ARGUMENT', message, cause === undefined ? undefined : { cause });
 }
 
-/** A core error (a plain Error with `code`) as the public typed error. */
-export function fromCore(error) {
+/**
+ * A core error (a plain Error with `code`) as the public typed error. `uncoded(error)`, if
+ * given, may name what a call's error without a code means (else it is INTERNAL).
+ */
+export function fromCore(error, uncoded) {
   try {
-    return fromCoreUnguarded(error);
+    return fromCoreUnguarded(error, uncoded);
   } catch (unreadable) {
     return new EventStoreError('INTERNAL', `internal error in the event store: ${messageOf(error)}`, { cause: unreadable });
   }
 }
 
-function fromCoreUnguarded(error) {
+function fromCoreUnguarded(error, uncoded) {
   if (error instanceof EventStoreError) return error;
   const code = error !== null && typeof error === 'object' ? error.code : undefined;
   if (code === 'CONFLICT') {
     return new EventStoreConflictError(error.aggregateId, error.expectedVersion, error.actualVersion);
   }
-  if (code === 'INVALID_ARGUMENT' || code === 'STORAGE' || code === 'CORRUPT') {
+  if (PLAIN_CODES.has(code)) {
     const wrapped = new EventStoreError(code, error.message, error.cause === undefined ? undefined : { cause: error.cause });
     if (error.aggregateId !== undefined) wrapped.aggregateId = error.aggregateId;
     if (error.version !== undefined) wrapped.version = error.version;
     return wrapped;
   }
+  const named = code === undefined ? uncoded?.(error) : undefined;
+  if (named !== undefined) return named;
   // A wasm trap or anything unforeseen: still an EventStoreError, never a raw value.
   return new EventStoreError('INTERNAL', `internal error in the event store: ${messageOf(error)}`, { cause: error });
 }
@@ -85,4 +93,14 @@ export function messageOf(error) {
   } catch {
     return 'an unprintable value';
   }
+}
+
+/**
+ * A load whose JSON the glue could not make into one JS string (V8 strings hold at most about
+ * 2^29 UTF-16 units): out of memory for this caller, with what to do about it.
+ */
+export function tooLongForAString(error) {
+  if (!(error instanceof RangeError)) return undefined;
+  return new EventStoreError('OUT_OF_MEMORY', 'out of memory: the events asked for are too large for one JS string ' +
+    `(${messageOf(error)}); load them in parts with fromVersion`, { cause: error });
 }

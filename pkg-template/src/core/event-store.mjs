@@ -5,7 +5,7 @@
 // the core. Everything else (validation of values, versions, ids, times, encoding) is in Rust.
 import { readAppendAnswer, readRecords } from './adapter-answers.mjs';
 import { encoder, giveBack, reserve, takeBytes, writeUtf8 } from './bytes.mjs';
-import { describe, EventStoreError, EventStoreConflictError, fromCore, invalid, messageOf } from './errors.mjs';
+import { describe, EventStoreError, EventStoreConflictError, fromCore, invalid, messageOf, tooLongForAString } from './errors.mjs';
 import { encodeEvents } from './json-writer.mjs';
 
 function checkAggregateId(aggregateId) {
@@ -88,9 +88,7 @@ export function createApi(core, randomBytes) {
       try {
         encodeEvents(events, out);
         try {
-          version = this.#suspends
-            ? this.#live().append(aggregateId, expectedVersion, out.array.subarray(0, out.length), now)
-            : this.#appendToMemory(aggregateId, expectedVersion, out, now);
+          version = this.#appendInput(aggregateId, expectedVersion, out, now);
         } catch (error) {
           throw fromCore(error);
         }
@@ -118,7 +116,7 @@ export function createApi(core, randomBytes) {
         json = this.#live().load(aggregateId, after);
         if (this.#suspends) json = await json;
       } catch (error) {
-        throw fromCore(error);
+        throw fromCore(error, tooLongForAString);
       }
       return JSON.parse(json);
     }
@@ -143,8 +141,14 @@ export function createApi(core, randomBytes) {
      */
     free() {
       EventStore.#checkReceiver(this, 'free');
-      this.#core?.free();
+      const core = this.#core;
       this.#core = undefined;
+      try {
+        core?.free();
+      } catch {
+        // Only a trap can leave the core unable to free itself ("borrowed"): its memory is then
+        // lost to the instance, but free() keeps its promise to the caller and never throws.
+      }
     }
 
     /** A method called on something else (a detached method, `.call(other)`) is bad input. */
@@ -155,12 +159,13 @@ export function createApi(core, randomBytes) {
     }
 
     /**
-     * The in-memory append: the batch's JSON (in `out`) and then the aggregate id's UTF-8 are
-     * copied into the core's input buffer in one native copy, instead of wasm-bindgen
-     * allocating in wasm and copying strings there character by character. The view is made
-     * again when it no longer fits or the wasm memory grew (which detaches it).
+     * The batch's JSON (in `out`) and then the aggregate id's UTF-8 are copied into the core's
+     * input buffer in one native copy, instead of wasm-bindgen allocating in wasm (which traps
+     * when the memory is full) and copying strings there character by character. The view is
+     * made again when it no longer fits or the wasm memory grew (which detaches it). The
+     * in-memory core answers the version; the adapter core a Promise of it.
      */
-    #appendToMemory(aggregateId, expectedVersion, out, now) {
+    #appendInput(aggregateId, expectedVersion, out, now) {
       const core = this.#live();
       const jsonLength = out.length;
       // The id is usually short ASCII: byte by byte is cheaper than a trip into encodeInto.
