@@ -22,5 +22,7 @@ cp -r "$root/tests/js/packed/types" ./types
 echo "[test-js] type-checking types/usage.ts against the packed index.d.ts"
 "$root/tests/js/node_modules/.bin/tsc" -p types
 
+# TESTS: a subset while working on something, e.g. TESTS='file-storage*.test.mjs'.
 echo "[test-js] node --test in $work"
-node --test --test-reporter=spec ./*.test.mjs ./*.test.cjs
+# shellcheck disable=SC2086 # TESTS is a list of globs
+node --test --test-reporter=spec ${TESTS:-./*.test.mjs ./*.test.cjs}

@@ -12,6 +12,9 @@ pub enum ErrorCode {
     Corrupt,
     /// The wasm memory could not give what an operation needed; nothing was changed.
     OutOfMemory,
+    /// A `FileStorage` whose directory another process holds, or whose lock was taken from it
+    /// (reported by the storage itself; through a store, the `cause` of a `STORAGE` error).
+    Locked,
     /// A store used after `free()` (reported by the JS wrapper).
     Freed,
     /// A bug: a trap, a broken invariant of the binding, anything unforeseen.
@@ -19,12 +22,13 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 7] = [
+    pub const ALL: [ErrorCode; 8] = [
         ErrorCode::InvalidArgument,
         ErrorCode::Conflict,
         ErrorCode::Storage,
         ErrorCode::Corrupt,
         ErrorCode::OutOfMemory,
+        ErrorCode::Locked,
         ErrorCode::Freed,
         ErrorCode::Internal,
     ];
@@ -36,6 +40,7 @@ impl ErrorCode {
             ErrorCode::Storage => "STORAGE",
             ErrorCode::Corrupt => "CORRUPT",
             ErrorCode::OutOfMemory => "OUT_OF_MEMORY",
+            ErrorCode::Locked => "LOCKED",
             ErrorCode::Freed => "FREED",
             ErrorCode::Internal => "INTERNAL",
         }

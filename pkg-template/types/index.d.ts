@@ -103,8 +103,10 @@ export class EventStore<E extends EventInput = EventInput> {
  *   eventIds before deciding again.
  * - 'OUT_OF_MEMORY': the wasm memory (at most 4 GiB, shared by every store of the page or
  *   process) could not give what the call needed, or a load is too large for one JS string.
+ * - 'LOCKED': FileStorage's own, when another process holds its directory or its lock was taken
+ *   from it (through a store, the cause of a 'STORAGE' error).
  */
-export type ErrorCode = 'INVALID_ARGUMENT' | 'CONFLICT' | 'STORAGE' | 'CORRUPT' | 'OUT_OF_MEMORY' | 'FREED' | 'INTERNAL';
+export type ErrorCode = 'INVALID_ARGUMENT' | 'CONFLICT' | 'STORAGE' | 'CORRUPT' | 'OUT_OF_MEMORY' | 'LOCKED' | 'FREED' | 'INTERNAL';
 
 /**
  * Every failure of the store is an EventStoreError: a rejected Promise from the methods (the

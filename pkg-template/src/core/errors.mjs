@@ -4,7 +4,7 @@
 // checks it against the core's ErrorCode, index.d.ts and the README.
 
 /** Every `code` an EventStoreError can carry. */
-export const ERROR_CODES = Object.freeze(['INVALID_ARGUMENT', 'CONFLICT', 'STORAGE', 'CORRUPT', 'OUT_OF_MEMORY', 'FREED', 'INTERNAL']);
+export const ERROR_CODES = Object.freeze(['INVALID_ARGUMENT', 'CONFLICT', 'STORAGE', 'CORRUPT', 'OUT_OF_MEMORY', 'LOCKED', 'FREED', 'INTERNAL']);
 
 // The codes of the core's errors that become an EventStoreError as they are.
 const PLAIN_CODES = new Set(['INVALID_ARGUMENT', 'STORAGE', 'CORRUPT', 'OUT_OF_MEMORY']);

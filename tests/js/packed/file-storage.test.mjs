@@ -453,6 +453,13 @@ describe('FileStorage: torn writes and corruption', () => {
       const storage = await FileStorage.open(dir);
       try {
         assert.equal(storage.recovery.discardedBytes, cut - s1, `cut at byte ${cut}`);
+        if (cut > s1) {
+          assert.ok(fs.readFileSync(storage.recovery.tailFile).equals(full.subarray(s1, cut)), `cut at byte ${cut}: kept aside`);
+          assert.equal(storage.recovery.discardedEvents, null, `cut at byte ${cut}: a cut frame does not decode`);
+          fs.rmSync(storage.recovery.tailFile);
+        } else {
+          assert.equal(storage.recovery.tailFile, null);
+        }
         assert.equal(storage.version('a'), 0, `cut at byte ${cut}`);
         assert.equal(storage.version('b'), -1, `cut at byte ${cut}`);
       } finally {
@@ -462,23 +469,43 @@ describe('FileStorage: torn writes and corruption', () => {
     }
   });
 
-  test('a damaged last frame (a bit flipped anywhere in it) is discarded', async () => {
+  test('a damaged last frame (a bit flipped anywhere in it): discarded and kept aside, or CORRUPT where no torn write could do it', async () => {
     const dir = freshDir();
     const [s1, s2] = await logWithAppends(dir, ['a', 'b']);
     const full = fs.readFileSync(logOf(dir));
+    const declared = full.readUInt32LE(s1);
+    let corrupt = 0;
     for (let at = s1; at < s2; at++) {
       const damaged = Buffer.from(full);
       damaged[at] ^= 0x40;
       fs.writeFileSync(logOf(dir), damaged);
+      // A flip in the length field that makes the frame shorter than the bytes that follow it
+      // cannot come from a torn write (which leaves at most the frame it declares).
+      const shorter = at < s1 + 4 && damaged.readUInt32LE(s1) < declared;
+      if (shorter) {
+        corrupt++;
+        await assert.rejects(FileStorage.open(dir), (error) => error instanceof EventStoreError && error.code === 'CORRUPT' &&
+          /not a torn write/.test(error.message), `flip at byte ${at}`);
+        assert.ok(fs.readFileSync(logOf(dir)).equals(damaged), `flip at byte ${at}: the log is untouched`);
+        continue;
+      }
       const storage = await FileStorage.open(dir);
       try {
-        assert.equal(storage.recovery.discardedBytes, s2 - s1, `flip at byte ${at}`);
+        const { recovery } = storage;
+        assert.equal(recovery.discardedBytes, s2 - s1, `flip at byte ${at}`);
+        assert.equal(recovery.discardedAt, s1);
+        assert.ok(fs.readFileSync(recovery.tailFile).equals(damaged.subarray(s1)), `flip at byte ${at}: the cut bytes are kept`);
+        // The frame is whole: when its body still parses, the count of its events is known.
+        assert.ok(recovery.discardedEvents === 2 || recovery.discardedEvents === null, `flip at byte ${at}: ${recovery.discardedEvents}`);
+        if (at >= s1 + 4 && at < s1 + 8) assert.equal(recovery.discardedEvents, 2, `flip at byte ${at} (in the checksum)`);
         assert.equal(storage.version('a'), 0);
         assert.equal(storage.version('b'), -1);
+        fs.rmSync(recovery.tailFile);
       } finally {
         await storage.close();
       }
     }
+    assert.ok(corrupt > 0 && corrupt < 4, `${corrupt} flips in the length field made the frame shorter`);
   });
 
   test('a damaged frame followed by a valid one is corruption: open rejects and changes nothing', async () => {

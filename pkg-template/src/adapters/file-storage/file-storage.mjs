@@ -20,11 +20,10 @@
 import path from 'node:path';
 import fsp from 'node:fs/promises';
 
+import { EventStoreError } from '../../core/errors.mjs';
 import { describeError, failure, writeFully } from './files.mjs';
-import { acquireLock, directoryKey, inUse, registry, releaseLock } from './lock.mjs';
-import { frameOf, openLog } from './log.mjs';
-
-const GROUP_BYTES = 8 * 1024 * 1024; // soft cap of one group commit
+import { acquireLock, directoryKey, inUse, lockLost, registry, releaseLock, stillHolds } from './lock.mjs';
+import { frameOf, GROUP_BYTES, logMoved, openLog, stillAt } from './log.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // Argument checks (the core never sends bad arguments; direct callers might).
@@ -88,10 +87,7 @@ export class FileStorage {
     this.#key = state.key;
     this.#index = state.index;
     this.#length = state.length;
-    this.#recovery = Object.freeze({
-      discardedBytes: state.discardedBytes,
-      staleLockPid: state.lock.staleLockPid,
-    });
+    this.#recovery = Object.freeze({ ...state.tail, staleLockPid: state.lock.staleLockPid });
   }
 
   /**
@@ -103,6 +99,16 @@ export class FileStorage {
       throw new TypeError('FileStorage.open: directory must be a non-empty string (a path)');
     }
     const resolved = path.resolve(directory);
+    try {
+      return await FileStorage.#open(resolved);
+    } catch (error) {
+      if (error instanceof EventStoreError) throw error;
+      // The file system's own error (ENOSPC, EACCES, EEXIST, ENOTDIR...), named and kept as cause.
+      throw failure(`cannot open ${resolved}: ${describeError(error)}`, error);
+    }
+  }
+
+  static async #open(resolved) {
     await fsp.mkdir(resolved, { recursive: true });
     const key = await directoryKey(resolved);
     const held = registry();
@@ -129,8 +135,10 @@ export class FileStorage {
 
   /**
    * What open() found: `discardedBytes`, the size of the torn write cut off the end of the log
-   * (0 after a clean shutdown), and `staleLockPid`, the pid of a dead process whose lock was
-   * taken over (null if there was none).
+   * (0 after a clean shutdown), `discardedAt` (the byte it started at), `discardedEvents` (how
+   * many events it held, when its frame was whole enough to tell; else null), `tailFile` (the
+   * file beside the log the cut bytes were moved to; null if none), and `staleLockPid`, the pid
+   * of a dead process whose lock was taken over (null if there was none).
    */
   get recovery() {
     return this.#recovery;
@@ -243,6 +251,7 @@ export class FileStorage {
       }
       if (accepted.length > 0) {
         const frame = frameOf(Buffer.from(`[${accepted.map((item) => item.entry).join(',')}]`, 'utf8'));
+        await this.#checkInterference(); // nothing written when another may write here
         try {
           await writeFully(this.#handle, frame, this.#length);
           await this.#handle.datasync();
@@ -250,6 +259,7 @@ export class FileStorage {
           await this.#rollBack(error);
           throw failure(`writing to ${this.#logPath} failed: ${describeError(error)}`, error);
         }
+        await this.#checkInterference(); // nothing acknowledged that may be lost
         this.#length += frame.length;
         for (const item of accepted) {
           let stream = this.#index.get(item.id);
@@ -269,6 +279,19 @@ export class FileStorage {
     }
     for (const item of accepted) item.resolve({ ok: true });
     for (const { item, actualVersion } of conflicts) item.resolve({ ok: false, actualVersion });
+  }
+
+  /**
+   * Before a group is written and before it is acknowledged: the LOCK file must still be this
+   * storage's and the log still at its path. If not, the storage is broken (every later call
+   * rejects with that error) and this throws it.
+   */
+  async #checkInterference() {
+    const [locked, placed] = await Promise.all([stillHolds(this.#lock), stillAt(this.#handle, this.#logPath)]);
+    if (locked && placed) return;
+    // With its directory gone, the lock is gone too: the log's fate is what matters then.
+    this.#broken ??= placed ? lockLost(this.#lock) : logMoved(this.#logPath);
+    throw this.#broken;
   }
 
   /** After a failed write or flush: cut the log back to its durable length, or mark it broken. */

@@ -2,6 +2,8 @@
 // syncs, and the error every FileStorage failure is made with.
 import fsp from 'node:fs/promises';
 
+import { EventStoreError } from '../../core/errors.mjs';
+
 export const READ_CHUNK = 1024 * 1024;
 
 export async function writeFully(handle, buffer, position) {
@@ -63,8 +65,13 @@ export async function syncDirectory(directory) {
   }
 }
 
-export function failure(message, cause) {
-  return new Error(`FileStorage: ${message}`, cause === undefined ? undefined : { cause });
+/**
+ * A FileStorage failure: an EventStoreError (code 'STORAGE' unless said otherwise) whose message
+ * starts with "FileStorage:" and names the path; `cause` is the file system's error, if any.
+ * Through an EventStore it is the `cause` of the store's 'STORAGE' error.
+ */
+export function failure(message, cause, code = 'STORAGE') {
+  return new EventStoreError(code, `FileStorage: ${message}`, cause === undefined ? undefined : { cause });
 }
 
 export function describeError(error) {

@@ -103,9 +103,32 @@ function isAlive(pid) {
 
 export function inUse(directory, pid, how = '') {
   const error = failure(`the directory ${directory} is in use by pid ${pid}${how}; ` +
-    'a directory can be opened by one FileStorage at a time');
+    'a directory can be opened by one FileStorage at a time', undefined, 'LOCKED');
   error.pid = pid;
   return error;
+}
+
+/**
+ * Whether the lock file still holds what this FileStorage wrote into it. Checked around every
+ * write: a LOCK deleted (or replaced) while held would let another process open the directory
+ * and write into the same log, so the holder stops writing and acknowledging instead. Only an
+ * OS-level lock (which Node offers no way to take without a native addon) would also close the
+ * window of the one group commit in flight when that happens.
+ */
+export async function stillHolds(lock) {
+  try {
+    return (await fsp.readFile(lock.path, 'utf8')) === lock.content;
+  } catch {
+    return false;
+  }
+}
+
+/** The error of a FileStorage whose lock file is gone or names another holder. */
+export function lockLost(lock) {
+  return failure(`the lock file ${lock.path} was deleted or replaced while this FileStorage held it, ` +
+    'so another process may be writing into the same log: appends are refused from now on (an ' +
+    'append in flight may or may not have been stored). Close this storage; open the directory ' +
+    'again once no other process uses it', undefined, 'LOCKED');
 }
 
 /** Creates the lock file with `content`; false if it already exists. */

@@ -12,7 +12,12 @@
 // those bytes were never acknowledged; they are cut off the file and their size is reported in
 // `storage.recovery.discardedBytes`. A damaged frame with a valid frame after it is not a torn
 // write but corruption: open() then rejects and changes nothing, so no acknowledged event is ever
-// dropped silently.
+// dropped silently. The cut bytes are not destroyed: they are moved to a file beside the log
+// (`recovery.tailFile`). A crash can tear only the one write in flight, so a damaged tail that
+// is provably more than that (more bytes than the frame its header declares, more than the
+// largest write when that header is lost, or holding another frame) is corruption too. What
+// cannot be told apart: a log cut exactly at a frame boundary (the frames after the cut are
+// gone without a trace, as after a crash before they were written).
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 
@@ -25,6 +30,13 @@ const HEADER = 8; // u32 length + u32 crc
 const OPEN_BRACKET = 0x5b; // '[' starts every body
 const CLOSE_BRACKET = 0x5d; // ']' ends it
 const MAX_BODY = 0xffffffff;
+
+/**
+ * The writer groups appends into one frame while the group stays within this many bytes; an
+ * append larger than this is written alone. A crash can tear only the write in flight, so a
+ * damaged tail whose own frame header is lost must not be larger than this either.
+ */
+export const GROUP_BYTES = 8 * 1024 * 1024;
 
 /** The frame of one write: header (body length, CRC-32 of the body) and body. */
 export function frameOf(body) {
@@ -52,8 +64,7 @@ async function createLog(directory, logPath) {
 function corrupt(logPath, position, reason) {
   const error = failure(`the log ${logPath} is corrupt at byte ${position}: ${reason}. ` +
     'Nothing was changed; restore the directory from a backup, or cut the log at that byte ' +
-    'yourself if losing what follows is acceptable');
-  error.code = 'CORRUPT';
+    'yourself (keeping a copy of what follows) if losing what follows is acceptable', undefined, 'CORRUPT');
   error.offset = position;
   return error;
 }
@@ -73,8 +84,12 @@ async function readFrame(reader, position, size) {
   return { length, text: body.toString('utf8') };
 }
 
-/** The position of the first valid frame starting in [from, size), or -1. */
-async function findValidFrame(handle, from, size) {
+/**
+ * The position of the first frame starting in [from, size), or -1: a valid one (its checksum
+ * matches), or with `anyChecksum` anything shaped like a frame (a length that fits the file, a
+ * body from `[` to `]`), which no torn write leaves behind its own header.
+ */
+async function findFrame(handle, from, size, anyChecksum = false) {
   const reader = new Reader(handle, size);
   let position = from;
   while (position + HEADER + 2 <= size) {
@@ -86,7 +101,7 @@ async function findValidFrame(handle, from, size) {
       const start = position + i;
       if (length < 2 || start + HEADER + length > size) continue;
       const body = await readFully(handle, start + HEADER, length);
-      if (body[length - 1] === CLOSE_BRACKET && crc32(body) === window.readUInt32LE(i + 4)) return start;
+      if (body[length - 1] === CLOSE_BRACKET && (anyChecksum || crc32(body) === window.readUInt32LE(i + 4))) return start;
     }
     position += last + 1;
   }
@@ -126,8 +141,94 @@ function applyFrame(index, text, logPath, position) {
 }
 
 /**
- * Opens (creating if needed) the log, checks every frame and cuts off a torn tail:
- * { handle, logPath, index, length, discardedBytes }.
+ * Why the damaged tail [position, size) cannot be the torn write of a crash, or null if it can.
+ * A crash tears only the one write in flight, one frame: the tail must fit in the frame its
+ * header declares (or, with that header cut or zero, in the largest write the writer makes), and
+ * hold no other frame.
+ */
+async function notTorn(handle, reader, position, size) {
+  const damaged = size - position;
+  const declared = damaged >= HEADER ? (await reader.bytes(position, HEADER)).readUInt32LE(0) : 0;
+  if (declared >= 2) {
+    if (damaged > HEADER + declared) {
+      return `${damaged} damaged bytes, more than the ${HEADER + declared} of the frame whose header starts them`;
+    }
+  } else if (damaged > HEADER + GROUP_BYTES) {
+    return `${damaged} damaged bytes behind a frame header that is cut or zero, more than the one write ` +
+      `in flight at a crash can leave (${HEADER + GROUP_BYTES} bytes at most)`;
+  }
+  const another = await findFrame(handle, position + 1, size, true);
+  if (another !== -1) return `the damaged bytes hold another frame, at byte ${another}`;
+  return null;
+}
+
+/** How many events a cut-off frame held, when its body is whole and decodes; else null. */
+function eventsIn(tail) {
+  if (tail.length < HEADER) return null;
+  const length = tail.readUInt32LE(0);
+  if (length < 2 || HEADER + length !== tail.length) return null;
+  try {
+    const entries = JSON.parse(tail.subarray(HEADER).toString('utf8'));
+    if (!Array.isArray(entries)) return null;
+    let events = 0;
+    for (const entry of entries) {
+      if (!Array.isArray(entry?.payloads)) return null;
+      events += entry.payloads.length;
+    }
+    return events;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Moves the torn tail [position, size) out of the log: copied into a new file beside it (made
+ * durable first), then cut off the log. Evidence is never destroyed: if the tail was not a torn
+ * write after all, the side file still holds it. Returns what `recovery` reports of it.
+ */
+async function moveTail(handle, directory, logPath, position, size) {
+  const tailPath = `${logPath}.tail-${position}-${Date.now()}`;
+  const tail = await readFully(handle, position, size - position);
+  let side;
+  try {
+    side = await fsp.open(tailPath, 'wx');
+    await writeFully(side, tail, 0);
+    await side.sync();
+  } catch (error) {
+    throw failure(`cannot keep the torn tail of ${logPath} (${tail.length} bytes at byte ${position}) in ${tailPath}: ` +
+      `${error.message}; nothing was changed`, error);
+  } finally {
+    await side?.close();
+  }
+  await syncDirectory(directory);
+  await handle.truncate(position);
+  await handle.sync();
+  return { tailFile: tailPath, discardedAt: position, discardedEvents: eventsIn(tail) };
+}
+
+/** Whether `logPath` still names the open log: not deleted, renamed or replaced, its directory there. */
+export async function stillAt(handle, logPath) {
+  try {
+    const [open, named] = await Promise.all([handle.stat({ bigint: true }), fsp.stat(logPath, { bigint: true })]);
+    return open.nlink > 0n && open.dev === named.dev && open.ino === named.ino;
+  } catch {
+    return false;
+  }
+}
+
+/** The error of a FileStorage whose log is no longer at its path. */
+export function logMoved(logPath) {
+  return failure(`the log ${logPath} was deleted, moved or replaced (or its directory was) while ` +
+    'this FileStorage had it open: appends to the file it has open would be lost, so every append ' +
+    'is refused from now on (one in flight may or may not be in the old file). Close this storage ' +
+    'and open the directory again');
+}
+
+const NO_TAIL = Object.freeze({ discardedBytes: 0, discardedAt: null, discardedEvents: null, tailFile: null });
+
+/**
+ * Opens (creating if needed) the log, checks every frame and moves a torn tail aside:
+ * { handle, logPath, index, length, tail: { discardedBytes, discardedAt, discardedEvents, tailFile } }.
  */
 export async function openLog(directory) {
   const logPath = path.join(directory, LOG_NAME);
@@ -137,6 +238,13 @@ export async function openLog(directory) {
     handle = await fsp.open(logPath, 'r+');
   } catch (error) {
     if (error.code !== 'ENOENT') throw failure(`cannot open the log ${logPath}: ${error.message}`, error);
+    // A symbolic link whose target is missing: the log is elsewhere, and an empty new one here
+    // would silently stand in for it.
+    const link = await fsp.lstat(logPath).catch(() => null);
+    if (link?.isSymbolicLink()) {
+      throw failure(`the log ${logPath} is a symbolic link to ${await fsp.readlink(logPath)}, which does not ` +
+        'exist; FileStorage does not replace it with an empty log. Restore its target, or remove the link', error);
+    }
     await createLog(directory, logPath);
     handle = await fsp.open(logPath, 'r+');
   }
@@ -150,7 +258,7 @@ export async function openLog(directory) {
       }
       await writeFully(handle, SIGNATURE, 0);
       await handle.sync();
-      return { handle, logPath, index: new Map(), length: SIGNATURE.length, discardedBytes: 0 };
+      return { handle, logPath, index: new Map(), length: SIGNATURE.length, tail: NO_TAIL };
     }
     const head = await readFully(handle, 0, SIGNATURE.length);
     if (!head.equals(SIGNATURE)) {
@@ -162,21 +270,21 @@ export async function openLog(directory) {
     while (position < size) {
       const frame = await readFrame(reader, position, size);
       if (frame.problem !== undefined) {
-        const next = await findValidFrame(handle, position + 1, size);
+        const next = await findFrame(handle, position + 1, size);
         if (next !== -1) {
           throw corrupt(logPath, position, `${frame.problem}, followed by a valid frame at byte ${next}`);
         }
+        const why = await notTorn(handle, reader, position, size);
+        if (why !== null) throw corrupt(logPath, position, `${frame.problem}, and not a torn write: ${why}`);
         break; // a torn tail: nothing valid follows
       }
       applyFrame(index, frame.text, logPath, position);
       position += HEADER + frame.length;
     }
-    const discardedBytes = size - position;
-    if (discardedBytes > 0) {
-      await handle.truncate(position);
-      await handle.sync();
-    }
-    return { handle, logPath, index, length: position, discardedBytes };
+    const tail = position < size
+      ? { discardedBytes: size - position, ...(await moveTail(handle, directory, logPath, position, size)) }
+      : NO_TAIL;
+    return { handle, logPath, index, length: position, tail };
   } catch (error) {
     await handle.close().catch(() => {});
     throw error;
