@@ -1,11 +1,18 @@
 //! Model-based property tests of the core: random sequences of appends (right and wrong expected
 //! versions, empty and large batches, several streams), loads from random versions and version
 //! queries, each checked against a plain reference model. The same runs again over a storage
-//! that fails at random (every failed operation must leave no trace) and re-verifies payloads.
+//! that fails at random, before it touches anything (the failure must leave no trace) or after it
+//! stored an append (the README's "outcome unknown": later reads must show it stored), and that
+//! makes the core verify payloads. A last property runs random operations concurrently over a
+//! storage that suspends and is not atomic, which only the store's per-aggregate lock keeps
+//! correct.
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -40,17 +47,34 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// `cases` cases, failures kept in tests/proptest-regressions/model.txt (in the repository) and
+/// replayed first.
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct(
+                "tests/proptest-regressions/model.txt",
+            ),
+        )),
+        ..ProptestConfig::default()
+    }
+}
+
 const IDS: [&str; 4] = ["a", "b", "a\"quoted\\", "ünï😀"];
 
 /// What the model holds of one event: enough to tell events apart.
 type ModelEvent = (String, Value);
 
-/// A storage over memory that fails at random before doing anything, and (being untrusted)
-/// makes the core decode and check every payload it loads.
+/// A storage over memory that fails at random, before doing anything or (for appends) after
+/// storing the events, and (being untrusted) makes the core decode and check every payload it
+/// loads.
 struct FaultyStorage {
     inner: MemoryStorage,
     seed: Cell<u64>,
     failure_rate: u64, // in percent
+    /// Set when an append failed after its events were stored; read (and reset) by `check`.
+    stored_then_failed: Cell<bool>,
 }
 
 impl FaultyStorage {
@@ -99,11 +123,17 @@ impl Storage for FaultyStorage {
         if self.fails() {
             return Err("injected append failure");
         }
-        Ok(self
+        let outcome = self
             .inner
             .append(id, expected, events)
             .await
-            .unwrap_or(AppendOutcome::Appended))
+            .unwrap_or(AppendOutcome::Appended);
+        if outcome == AppendOutcome::Appended && self.fails() {
+            // Stored, then the answer is lost: a dropped connection after the commit.
+            self.stored_then_failed.set(true);
+            return Err("injected failure after the append was stored");
+        }
+        Ok(outcome)
     }
 }
 
@@ -126,8 +156,13 @@ fn batch(step: usize, count: usize) -> (String, Vec<ModelEvent>) {
     (text, events)
 }
 
-/// Runs `ops` against the store and the model; a storage error must leave the model's state.
-fn check<S: Storage>(store: &EventStore<S>, ops: &[Op]) -> Result<(), TestCaseError>
+/// Runs `ops` against the store and the model. A storage error must leave the model's state,
+/// unless `stored` says the storage stored the append before it failed: then the model has it.
+fn check<S: Storage>(
+    store: &EventStore<S>,
+    ops: &[Op],
+    stored: impl Fn(&S) -> bool,
+) -> Result<(), TestCaseError>
 where
     S::Error: std::fmt::Debug + PartialEq,
 {
@@ -161,7 +196,13 @@ where
                         prop_assert_eq!(a, actual);
                         prop_assert_ne!(expected, actual, "conflict at the right version");
                     }
-                    Err(StoreError::Storage(_)) => {} // nothing may have changed: checked by later steps
+                    Err(StoreError::Storage(_)) => {
+                        // Nothing changed, or (outcome unknown) all of it: checked by later steps.
+                        if stored(store.storage()) {
+                            prop_assert_eq!(expected, actual, "stored at a wrong version");
+                            events.extend(new_events);
+                        }
+                    }
                     Err(other) => prop_assert!(false, "unexpected error {other:?}"),
                 }
             }
@@ -207,12 +248,12 @@ where
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(config(300))]
 
     #[test]
     fn memory_store_matches_the_model(ops in prop::collection::vec(op(), 1..80)) {
         let store = EventStore::new(MemoryStorage::new(), [5; 32]);
-        check(&store, &ops)?;
+        check(&store, &ops, |_| false)?;
     }
 
     #[test]
@@ -221,8 +262,204 @@ proptest! {
         seed in 1..u64::MAX,
         failure_rate in 0..60u64,
     ) {
-        let storage = FaultyStorage { inner: MemoryStorage::new(), seed: Cell::new(seed), failure_rate };
+        let storage = FaultyStorage {
+            inner: MemoryStorage::new(),
+            seed: Cell::new(seed),
+            failure_rate,
+            stored_then_failed: Cell::new(false),
+        };
         let store = EventStore::new(storage, [6; 32]);
-        check(&store, &ops)?;
+        check(&store, &ops, |storage| storage.stored_then_failed.replace(false))?;
+    }
+}
+
+/// A future that is pending once (waking itself), then ready: a storage awaiting its host.
+struct YieldNow(bool);
+
+impl Future for YieldNow {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+/// A storage that suspends in every operation and whose append is not atomic: it reads the
+/// version, suspends, and then writes without checking again. Two appends of one aggregate that
+/// interleave would both be written; the store's per-aggregate lock must keep them apart.
+#[derive(Default)]
+struct NonAtomicStorage {
+    streams: RefCell<HashMap<String, Vec<String>>>,
+    /// How many times each operation suspends, cycling (so interleavings vary with the case).
+    pauses: Cell<u64>,
+}
+
+impl NonAtomicStorage {
+    async fn pause(&self) {
+        let n = self.pauses.get();
+        self.pauses
+            .set(n.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
+        for _ in 0..(n >> 60) % 4 {
+            YieldNow(false).await;
+        }
+    }
+
+    fn version_now(&self, id: &str) -> i64 {
+        self.streams.borrow().get(id).map_or(0, Vec::len) as i64 - 1
+    }
+}
+
+impl Storage for NonAtomicStorage {
+    type Error = &'static str;
+    const TRUSTED: bool = false;
+    const SUSPENDS: bool = true;
+
+    async fn load(
+        &self,
+        id: &str,
+        after: i64,
+        sink: &mut RecordSink<'_>,
+    ) -> Result<(), &'static str> {
+        self.pause().await;
+        let streams = self.streams.borrow();
+        for (version, payload) in streams.get(id).into_iter().flatten().enumerate() {
+            if version as i64 > after {
+                sink.push(version as i64, payload);
+            }
+        }
+        Ok(())
+    }
+
+    async fn version(&self, id: &str) -> Result<i64, &'static str> {
+        self.pause().await;
+        Ok(self.version_now(id))
+    }
+
+    async fn append(
+        &self,
+        id: &str,
+        expected: i64,
+        events: &[EventFields<'_>],
+    ) -> Result<AppendOutcome, &'static str> {
+        let actual = self.version_now(id);
+        self.pause().await; // the window a non-atomic storage leaves open
+        if actual != expected {
+            return Ok(AppendOutcome::Conflict {
+                actual_version: actual,
+            });
+        }
+        let id_json = serde_json::to_string(id).unwrap();
+        let mut streams = self.streams.borrow_mut();
+        let stream = streams.entry(id.to_string()).or_default();
+        for event in events {
+            let version = stream.len() as i64;
+            stream.push(wasm_event_store::payload::encode(&id_json, version, event));
+        }
+        Ok(AppendOutcome::Appended)
+    }
+}
+
+/// What one task did: (stream, expected version, tags of the batch, the append's result).
+type Attempt = (
+    usize,
+    i64,
+    Vec<Value>,
+    Result<Option<i64>, StoreError<&'static str>>,
+);
+
+/// Polls every task in turn (with a waker that does nothing: a task is simply polled again)
+/// until all are done. A task stuck for good would make it give up: the lock deadlocked.
+fn run_all<T>(mut tasks: Vec<Pin<Box<dyn Future<Output = T> + '_>>>) -> Vec<T> {
+    let mut results: Vec<Option<T>> = tasks.iter().map(|_| None).collect();
+    let mut cx = Context::from_waker(Waker::noop());
+    for _round in 0..100_000 {
+        let mut pending = false;
+        for (task, result) in tasks.iter_mut().zip(results.iter_mut()) {
+            if result.is_none() {
+                match task.as_mut().poll(&mut cx) {
+                    Poll::Ready(value) => *result = Some(value),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if !pending {
+            return results.into_iter().map(Option::unwrap).collect();
+        }
+    }
+    panic!("tasks still pending after 100,000 rounds: a deadlock");
+}
+
+proptest! {
+    #![proptest_config(config(200))]
+
+    /// Tasks append concurrently, each at the version it last read: whatever the interleaving,
+    /// every acknowledged append is stored whole at the versions it was given, nothing else is
+    /// stored, and every conflict names a version other than the expected one.
+    #[test]
+    fn concurrent_appends_over_a_non_atomic_suspending_storage_stay_correct(
+        plans in prop::collection::vec(prop::collection::vec((0..2usize, 1..4usize), 1..6), 2..6),
+        pauses in any::<u64>(),
+    ) {
+        let storage = NonAtomicStorage { pauses: Cell::new(pauses), ..NonAtomicStorage::default() };
+        let store = EventStore::new(storage, [8; 32]);
+        let store = &store;
+        let tasks: Vec<Pin<Box<dyn Future<Output = Vec<Attempt>> + '_>>> = plans
+            .iter()
+            .enumerate()
+            .map(|(task, plan)| {
+                let plan = plan.clone();
+                Box::pin(async move {
+                    let mut attempts = Vec::new();
+                    for (step, (stream, count)) in plan.into_iter().enumerate() {
+                        let id = IDS[stream];
+                        let expected = store.current_version(id).await.unwrap().unwrap_or(-1);
+                        let tags: Vec<Value> = (0..count).map(|k| json!([task, step, k])).collect();
+                        let batch = Value::from(
+                            tags.iter().map(|tag| json!({ "type": "T", "data": tag })).collect::<Vec<_>>(),
+                        )
+                        .to_string();
+                        let result = store.append_events(id, expected, &batch, 1_000).await;
+                        attempts.push((stream, expected, tags, result));
+                    }
+                    attempts
+                }) as Pin<Box<dyn Future<Output = Vec<Attempt>> + '_>>
+            })
+            .collect();
+        let attempts: Vec<Attempt> = run_all(tasks).into_iter().flatten().collect();
+
+        let stored: Vec<Vec<Value>> = (0..2)
+            .map(|stream| {
+                type Load<'s> = Pin<Box<dyn Future<Output = Result<String, StoreError<&'static str>>> + 's>>;
+                let load: Load<'_> = Box::pin(store.load_events_json(IDS[stream], -1));
+                let json = run_all(vec![load]).remove(0).unwrap();
+                let events: Vec<Value> = serde_json::from_str(&json).unwrap();
+                events.into_iter().map(|e| e["data"].clone()).collect()
+            })
+            .collect();
+        let mut acknowledged = [0usize; 2];
+        for (stream, expected, tags, result) in &attempts {
+            match result {
+                Ok(version) => {
+                    let first = (expected + 1) as usize;
+                    prop_assert_eq!(*version, Some(expected + tags.len() as i64));
+                    prop_assert_eq!(&stored[*stream][first..first + tags.len()], tags.as_slice(),
+                        "an acknowledged append is not stored at the versions it was given");
+                    acknowledged[*stream] += tags.len();
+                }
+                Err(StoreError::Conflict { expected: e, actual, .. }) => {
+                    prop_assert_eq!(e, expected);
+                    prop_assert_ne!(actual, expected);
+                }
+                Err(other) => prop_assert!(false, "unexpected error {other:?}"),
+            }
+        }
+        for stream in 0..2 {
+            prop_assert_eq!(stored[stream].len(), acknowledged[stream], "events stored that no append acknowledged");
+        }
     }
 }

@@ -195,9 +195,40 @@ test('IndexedDbStorage: another tab deleting the database, then upgrading it, ne
   });
 });
 
+test('IndexedDbStorage: appends ask IndexedDB for durability strict (or relaxed when told)', { timeout: 60_000 }, async () => {
+  // What 'strict' buys (Chromium flushes to disk before 'complete') only a power cut would show;
+  // this checks that every readwrite transaction asks for it, as the README says.
+  await withPages(env, async ({ open }) => {
+    const page = await open('/');
+    const asked = await page.evaluate(async () => {
+      const { EventStore, IndexedDbStorage } = await window.wes;
+      const seen = [];
+      const transaction = IDBDatabase.prototype.transaction;
+      IDBDatabase.prototype.transaction = function recorded(scope, mode, options) {
+        if (mode === 'readwrite') seen.push(options?.durability ?? 'default');
+        return transaction.call(this, scope, mode, options);
+      };
+      try {
+        for (const durability of [undefined, 'relaxed']) {
+          const storage = await IndexedDbStorage.open(`durability-${durability}`, durability ? { durability } : undefined);
+          const store = new EventStore({ storage });
+          await store.appendEvents('d', -1, [{ type: 'A' }]);
+          await store.appendEvents('d', 0, [{ type: 'B' }]);
+          storage.close();
+        }
+      } finally {
+        IDBDatabase.prototype.transaction = transaction;
+      }
+      return seen;
+    });
+    assert.deepEqual(asked, ['strict', 'strict', 'relaxed', 'relaxed']);
+  });
+});
+
 test('IndexedDbStorage: events survive closing and restarting the browser (profile on disk)', { timeout: 60_000 }, async () => {
   // Beyond a reload: the profile directory is the only thing the two browsers share, so this
-  // checks that acknowledged appends were written to disk.
+  // checks that acknowledged appends were on disk after the browser closed cleanly (which would
+  // hold with durability 'relaxed' too: the test above checks that 'strict' is asked for).
   const profile = await mkdtemp(join(tmpdir(), 'wes-chromium-profile-'));
   const problems = [];
   const serverErrorsBefore = env.server.errors.length;

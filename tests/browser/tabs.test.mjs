@@ -89,6 +89,8 @@ test(`two tabs racing on one aggregate: exactly one append wins each of ${ROUNDS
       expected = version;
     }
     t.diagnostic(`rounds won: tab 0: ${wins[0]}, tab 1: ${wins[1]}`);
+    // Each round had one winner and one conflict (asserted above): ROUNDS conflicts in all.
+    assert.equal(wins[0] + wins[1], ROUNDS, 'every round was a race with a conflict');
 
     // Both tabs see the same contiguous stream: the winners' events, in round order.
     for (const [by, tab] of tabs.entries()) {

@@ -741,10 +741,10 @@ describe('hostile content that is valid', () => {
     t.diagnostic(`huge strings: ${Math.round(performance.now() - started)} ms`);
   });
 
-  test('deep nesting up to 100,000 levels: rejected with INVALID_ARGUMENT or stored faithfully, never a crash', async (t) => {
+  test('deep nesting up to 100,000 levels: stored faithfully up to 1,000 levels, rejected with INVALID_ARGUMENT beyond, never a crash', async (t) => {
     const problems = [];
     const outcomes = [];
-    for (const depth of [65, 129, 1_000, 2_000, 10_000, 100_000]) {
+    for (const depth of [65, 129, 999, 1_000, 1_001, 2_000, 10_000, 100_000]) {
       for (const kind of ['objects', 'arrays', 'mixed']) {
         for (const member of ['data', 'metadata', 'unknown member']) {
           const value = nest(depth, 'leaf', kind);
@@ -753,14 +753,19 @@ describe('hostile content that is valid', () => {
               : { type: 'Deep', extra: value };
           const id = `deep/${depth}/${kind}/${member}`;
           const label = `${depth} levels of ${kind} in ${member}`;
+          // The README's bound: at most 1,000 levels of containers (metadata's own object is one).
+          const levels = member === 'metadata' ? depth + 1 : depth;
+          const promised = levels <= 1000 ? 'stored' : 'rejected';
           const outcome = await run(() => store.appendEvents(id, -1, [event]));
           if (outcome.sync || outcome.notPromise || outcome.rejected) {
             const problem = problemOf(outcome, { code: INVALID, mentions: 'events[0]' });
             if (problem) problems.push(`${label}: ${problem}`);
+            if (promised !== 'rejected') problems.push(`${label}: rejected, but ${levels} levels are within the bound`);
             outcomes.push(`${label}: rejected`);
             expected.set(id, []);
             continue;
           }
+          if (promised !== 'stored') problems.push(`${label}: stored, but ${levels} levels are past the bound`);
           if (outcome.value !== 0) problems.push(`${label}: resolved to ${show(outcome.value)}, expected 0`);
           const loaded = await run(() => store.loadEvents(id));
           if (loaded.rejected || loaded.sync) {
