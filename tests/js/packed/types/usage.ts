@@ -208,3 +208,15 @@ export async function errors(store: EventStore<OrderEvent>): Promise<void> {
 export const json: JsonValue = { a: [1, null, 'x', { b: true }] };
 // @ts-expect-error a function is not a JSON value
 export const notJson: JsonValue = { f: () => 1 };
+
+// FileStorage (wasm-event-store/node): what open() reports.
+import type { FileStorage, FileStorageRecovery } from 'wasm-event-store/node';
+export function recoveryOf(storage: FileStorage): FileStorageRecovery {
+  const { recovery } = storage;
+  expectType<Equal<typeof recovery.tailFile, string | null>>();
+  expectType<Equal<typeof recovery.discardedEvents, number | null>>();
+  expectType<Equal<typeof recovery.discardedAt, number | null>>();
+  // @ts-expect-error recovery is read-only
+  recovery.discardedBytes = 0;
+  return recovery;
+}
