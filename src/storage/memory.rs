@@ -454,11 +454,18 @@ mod tests {
         }
     }
 
+    /// The memory storage never suspends: its futures are ready at the first poll.
+    fn ready<F: std::future::Future>(future: F) -> F::Output {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match std::pin::pin!(future).poll(&mut cx) {
+            std::task::Poll::Ready(value) => value,
+            std::task::Poll::Pending => panic!("the memory storage suspended"),
+        }
+    }
+
     fn loaded(storage: &MemoryStorage, after: i64) -> Vec<serde_json::Value> {
         let mut sink = RecordSink::new("s", after, false);
-        crate::poll_once(storage.load("s", after, &mut sink))
-            .unwrap()
-            .unwrap();
+        ready(storage.load("s", after, &mut sink)).unwrap();
         serde_json::from_str(&sink.finish().unwrap()).unwrap()
     }
 
@@ -475,7 +482,7 @@ mod tests {
             .chain((0..4).map(|_| vec![event_with(&big)]))
             .collect();
         for batch in &batches {
-            let outcome = crate::poll_once(storage.append("s", version, batch)).unwrap();
+            let outcome = ready(storage.append("s", version, batch));
             assert_eq!(outcome, Ok(AppendOutcome::Appended));
             version += batch.len() as i64;
         }
