@@ -103,8 +103,8 @@ export class EventStore<E extends EventInput = EventInput> {
  *   eventIds before deciding again.
  * - 'OUT_OF_MEMORY': the wasm memory (at most 4 GiB, shared by every store of the page or
  *   process) could not give what the call needed, or a load is too large for one JS string.
- * - 'LOCKED': FileStorage's own, when another process holds its directory or its lock was taken
- *   from it (through a store, the cause of a 'STORAGE' error).
+ * - 'LOCKED': FileStorage's own, when another process holds its directory (then `pid` names it)
+ *   or its lock was taken from it (through a store, the cause of a 'STORAGE' error).
  */
 export type ErrorCode = 'INVALID_ARGUMENT' | 'CONFLICT' | 'STORAGE' | 'CORRUPT' | 'OUT_OF_MEMORY' | 'LOCKED' | 'FREED' | 'INTERNAL';
 
@@ -119,6 +119,10 @@ export class EventStoreError extends Error {
   /** With code 'CORRUPT': the stream and the version at which its records could not be used. */
   readonly aggregateId?: string;
   readonly version?: number;
+  /** With code 'LOCKED' from FileStorage.open(): the process that holds the directory. */
+  readonly pid?: number;
+  /** With code 'CORRUPT' from FileStorage.open(): the byte of the log where the damage starts. */
+  readonly offset?: number;
 }
 
 /** The stream was not at the expected version; nothing was written. */

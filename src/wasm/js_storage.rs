@@ -238,6 +238,15 @@ fn type_name(value: &JsValue) -> String {
     }
 }
 
+/// `type_name` with its article, for a sentence: "an object", "a number", "null", "undefined".
+fn described(type_name: &str) -> String {
+    match type_name {
+        "null" | "undefined" => type_name.to_string(),
+        "object" => "an object".to_string(),
+        other => format!("a {other}"),
+    }
+}
+
 /// A version an adapter answered: an integer from -1 to 2^53-1, like an expected version.
 fn as_version(value: f64) -> Option<i64> {
     version::expected_version(value).ok()
@@ -315,9 +324,13 @@ impl Storage for JsStorage {
             .call("version", &self.version, &[JsValue::from_str(aggregate_id)])
             .await?;
         value.as_f64().and_then(as_version).ok_or_else(|| {
+            let what = match value.as_f64() {
+                Some(number) => format!("the number {number}"),
+                None => described(&type_name(&value)),
+            };
             StorageFailure::contract(format!(
-                "storage adapter's version() returned a {}; expected an integer from -1",
-                type_name(&value)
+                "the storage adapter's version() answered {what}; it must answer the stream's \
+                 last version, an integer from -1 (no such stream) to 2^53-1"
             ))
         })
     }
@@ -373,15 +386,26 @@ impl Storage for JsStorage {
             ),
             None => (None, None, type_name(&answer)),
         };
+        let rule = "it must answer { ok: true } when it stored the records, or { ok: false, \
+                    actualVersion } with the stream's real version when the stream was not at \
+                    the expected version";
         match (ok, actual) {
             (Some(true), _) => Ok(AppendOutcome::Appended),
             (Some(false), Some(actual_version)) if actual_version != expected_version => {
                 Ok(AppendOutcome::Conflict { actual_version })
             }
-            _ => Err(StorageFailure::contract(format!(
-                "storage adapter's append() returned a {type_name} that is neither \
-                 {{ ok: true }} nor {{ ok: false, actualVersion }} with actualVersion other \
-                 than {expected_version}"
+            (Some(false), Some(_)) => Err(StorageFailure::contract(format!(
+                "the storage adapter's append() answered {{ ok: false }} with actualVersion \
+                 {expected_version}, which is the expected version: if the stream is at the \
+                 expected version, the append must store the records; {rule}"
+            ))),
+            (Some(false), None) => Err(StorageFailure::contract(format!(
+                "the storage adapter's append() answered {{ ok: false }} without an integer \
+                 actualVersion from -1; {rule}"
+            ))),
+            (None, _) => Err(StorageFailure::contract(format!(
+                "the storage adapter's append() answered {} without a boolean ok; {rule}",
+                described(&type_name)
             ))),
         }
     }

@@ -8,6 +8,15 @@ import { encoder, giveBack, reserve, takeBytes, writeUtf8 } from './bytes.mjs';
 import { describe, EventStoreError, EventStoreConflictError, fromCore, invalid, messageOf, tooLongForAString } from './errors.mjs';
 import { encodeEvents } from './json-writer.mjs';
 
+/** Whether `value` is a Promise (or any thenable), read without letting a getter throw out. */
+function isThenable(value) {
+  try {
+    return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof value.then === 'function';
+  } catch {
+    return false; // the core's check of the adapter's shape reports what cannot be read
+  }
+}
+
 function checkAggregateId(aggregateId) {
   // Emptiness is the core's check; only JS can tell a string from other types, and strings with
   // lone surrogates would silently change on their way into UTF-8.
@@ -63,6 +72,10 @@ export function createApi(core, randomBytes) {
       } catch (error) {
         throw invalid(`options.storage cannot be read: ${messageOf(error)}`, error);
       }
+      if (isThenable(storage)) {
+        throw invalid('options.storage is a Promise, not a StorageAdapter: FileStorage.open() and ' +
+          'IndexedDbStorage.open() must be awaited (new EventStore({ storage: await FileStorage.open(dir) }))');
+      }
       try {
         // Without storage the in-memory core; with it, the core over the host's adapter (which
         // checks the adapter's shape and names a missing method).
@@ -80,7 +93,10 @@ export function createApi(core, randomBytes) {
       EventStore.#checkReceiver(this, 'appendEvents');
       checkAggregateId(aggregateId);
       if (typeof expectedVersion !== 'number') {
-        throw invalid(`expectedVersion must be an integer from -1 to ${Number.MAX_SAFE_INTEGER}, got ${describe(expectedVersion)}`);
+        const hint = expectedVersion === null || expectedVersion === undefined
+          ? ' (use -1 for a stream that does not exist yet: getCurrentVersion answers null for it)'
+          : '';
+        throw invalid(`expectedVersion must be an integer from -1 to ${Number.MAX_SAFE_INTEGER}, got ${describe(expectedVersion)}${hint}`);
       }
       const now = Date.now();
       const out = takeBytes();

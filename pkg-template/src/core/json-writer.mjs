@@ -20,16 +20,42 @@ import { describe, invalid, messageOf } from './errors.mjs';
 
 const MAX_DEPTH = 1000;
 
+/**
+ * Why a value cannot be written: `problem` is said of the value, whose place is `path` (the keys
+ * from the value up to its event, innermost first: each container adds its own on the way out,
+ * so nothing is spent on paths until something is wrong). `cause`: what was thrown, if anything.
+ */
 class Unfaithful {
-  constructor(message) { this.message = message; }
+  constructor(problem, cause) {
+    this.problem = problem;
+    this.path = [];
+    this.cause = cause;
+  }
 }
 
-function unfaithful(value, key) {
-  return new Unfaithful(`holds ${describe(value)} at ${JSON.stringify(String(key))}, which JSON cannot carry faithfully (only plain objects, arrays, finite numbers, strings, booleans and null)`);
+function unfaithful(value) {
+  return new Unfaithful(`is ${describe(value)}, which JSON cannot carry faithfully (only plain objects, arrays, finite numbers, strings, booleans and null)`);
 }
 
-function invalidDate(key) {
-  return new Unfaithful(`holds an invalid Date at ${JSON.stringify(String(key))}`);
+/** `error` with `key` added to its path; anything else thrown while reading becomes one. */
+function within(error, key) {
+  const problem = isUnfaithful(error) ? error : new Unfaithful(`cannot be read: ${messageOf(error)}`, error);
+  problem.path.push(key);
+  return problem;
+}
+
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+// Paths longer than this are shortened in messages (a cycle makes a path of 1,000 keys).
+const SHOWN_KEYS = 12;
+
+/** `events[2].data.order.lines[0]["unit price"]`, from the keys innermost first. */
+function pathText(index, innermostFirst) {
+  const keys = innermostFirst.slice().reverse();
+  const segment = (key) => (typeof key === 'number' ? `[${key}]`
+    : IDENTIFIER.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`);
+  const shown = keys.length <= SHOWN_KEYS ? keys.map(segment)
+    : [...keys.slice(0, 8).map(segment), `…(${keys.length - 12} more)…`, ...keys.slice(-4).map(segment)];
+  return `events[${index}]${shown.join('')}`;
 }
 
 
@@ -139,7 +165,7 @@ function writeValue(out, value, key, depth, inArray) {
     if (typeof toJSON === 'function') {
       const result = toJSON.call(value, String(key));
       // An invalid Date's toJSON answers null, which would store a value that was not there.
-      if (result === null && isInvalidDate(value)) throw invalidDate(key);
+      if (result === null && isInvalidDate(value)) throw new Unfaithful('is an invalid Date');
       value = result;
     }
   }
@@ -166,7 +192,7 @@ function writeValue(out, value, key, depth, inArray) {
       const isArray = Array.isArray(value);
       if (!isArray && !isPlainObject(value)) break;
       if (depth > MAX_DEPTH) {
-        throw new Unfaithful(`nests containers more than ${MAX_DEPTH} levels deep (or holds a cycle) at ${JSON.stringify(String(key))}`);
+        throw new Unfaithful(`nests containers more than ${MAX_DEPTH} levels deep (or holds a cycle)`);
       }
       if (isArray) writeElements(out, value, depth + 1);
       else writeMembers(out, value, depth + 1, undefined);
@@ -175,7 +201,7 @@ function writeValue(out, value, key, depth, inArray) {
     default:
       break;
   }
-  throw unfaithful(value, key);
+  throw unfaithful(value);
 }
 
 /**
@@ -192,9 +218,14 @@ function lengthOf(array) {
 function writeElements(out, array, depth) {
   const length = lengthOf(array);
   writeByte(out, 0x5b); // [
-  for (let i = 0; i < length; i++) {
-    if (i > 0) writeByte(out, 0x2c); // ,
-    writeValue(out, array[i], i, depth, true);
+  let i = 0;
+  try {
+    for (; i < length; i++) {
+      if (i > 0) writeByte(out, 0x2c); // ,
+      writeValue(out, array[i], i, depth, true);
+    }
+  } catch (error) {
+    throw within(error, i);
   }
   writeByte(out, 0x5d); // ]
 }
@@ -203,14 +234,21 @@ function writeElements(out, array, depth) {
 function writeMembers(out, object, depth, only) {
   writeByte(out, 0x7b); // {
   let empty = true;
-  for (const member of Object.keys(object)) {
-    const start = out.length;
-    if (!empty) writeByte(out, 0x2c); // ,
-    writeString(out, member);
-    writeByte(out, 0x3a); // :
-    const written = writeValue(out, object[member], member, depth, false);
-    if (written && (only === undefined || only.has(member))) empty = false;
-    else out.length = start; // left out: undefined (as JSON does), or not in `only`
+  let member;
+  try {
+    for (member of Object.keys(object)) {
+      const start = out.length;
+      if (!empty) writeByte(out, 0x2c); // ,
+      writeString(out, member);
+      writeByte(out, 0x3a); // :
+      const written = writeValue(out, object[member], member, depth, false);
+      if (written && (only === undefined || only.has(member))) empty = false;
+      else out.length = start; // left out: undefined (as JSON does), or not in `only`
+    }
+  } catch (error) {
+    // Before the first member (Object.keys of a hostile proxy) the object itself is the place.
+    if (member === undefined) throw error;
+    throw within(error, member);
   }
   writeByte(out, 0x7d); // }
 }
@@ -259,11 +297,9 @@ export function encodeEvents(events, out) {
     }
     writeByte(out, 0x5d); // ]
   } catch (error) {
-    const listed = index >= 0;
-    if (isUnfaithful(error)) {
-      throw invalid(listed ? `events[${index}] ${error.message}` : `events ${error.message}`);
-    }
-    // Throwing getters, hostile proxies, nesting too deep for the stack.
-    throw invalid(listed ? `events[${index}] cannot be serialised: ${messageOf(error)}` : `events cannot be read: ${messageOf(error)}`, error);
+    // Throwing getters, hostile proxies, nesting too deep for the stack: "cannot be read".
+    const problem = isUnfaithful(error) ? error : new Unfaithful(`cannot be read: ${messageOf(error)}`, error);
+    const where = index >= 0 ? pathText(index, problem.path) : 'events';
+    throw invalid(`${where} ${problem.problem}`, problem.cause);
   }
 }

@@ -180,7 +180,8 @@ describe('the batch JSON the wrapper writes', () => {
     cyclic.a.push(cyclic);
     for (const [name, data] of [['1,001 levels', chain(1001)], ['100,000 levels', chain(100_000)], ['a cycle', cyclic]]) {
       await assert.rejects(store.appendEvents(`too-deep-${name}`, -1, [{ type: 'T' }, { type: 'Deep', data }]),
-        (error) => error.code === 'INVALID_ARGUMENT' && error.message.startsWith('events[1] nests containers more than 1000 levels deep'),
+        (error) => error.code === 'INVALID_ARGUMENT' && error.message.startsWith('events[1].data') &&
+          error.message.endsWith(' nests containers more than 1000 levels deep (or holds a cycle)'),
         name);
       assert.equal(await store.getCurrentVersion(`too-deep-${name}`), null);
     }
