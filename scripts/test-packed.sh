@@ -13,14 +13,25 @@ cat > package.json <<JSON
 { "name": "wes-consumer", "private": true, "version": "0.0.0" }
 JSON
 # The tests' own dependencies, at the versions tests/js/package.json pins.
-fake_idb=$(node -p "require('$root/tests/js/package.json').devDependencies['fake-indexeddb']")
-npm install --no-audit --no-fund --loglevel=error "$tarball" "fake-indexeddb@$fake_idb" >/dev/null
+pinned() { node -p "require('$root/tests/js/package.json').devDependencies['$1']"; }
+npm install --no-audit --no-fund --loglevel=error "$tarball" "fake-indexeddb@$(pinned fake-indexeddb)" \
+  "@types/node@$(pinned @types/node)" >/dev/null
 cp "$root"/tests/js/packed/*.test.mjs "$root"/tests/js/packed/*.test.cjs . 2>/dev/null || true
 cp -r "$root/tests/js/packed/types" ./types
 [ -d "$root/tests/js/packed/fixtures" ] && cp -r "$root/tests/js/packed/fixtures" ./fixtures
 
-echo "[test-js] type-checking types/usage.ts against the packed index.d.ts"
-"$root/tests/js/node_modules/.bin/tsc" -p types
+# The types in every kind of project a user may have: TypeScript 5.9 and the current major, each
+# with the package's own .d.ts files checked (no skipLibCheck).
+for tsc in "$root/tests/js/node_modules/typescript/bin/tsc" "$root/tests/js/node_modules/typescript7/bin/tsc"; do
+  version=$("$tsc" --version | cut -d' ' -f2)
+  configs="types/tsconfig.json types/tsconfig.node-only.json types/tsconfig.dom-bundler.json"
+  # moduleResolution node10 is gone from TypeScript 7 (an error there); 5.x still has it.
+  case "$version" in 5.*) configs="$configs types/tsconfig.node10.json" ;; esac
+  for config in $configs; do
+    echo "[test-js] tsc $version -p $config"
+    "$tsc" -p "$config"
+  done
+done
 
 # TESTS: a subset while working on something, e.g. TESTS='file-storage*.test.mjs'.
 echo "[test-js] node --test in $work"

@@ -9,14 +9,32 @@
 /** A value JSON carries faithfully. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
+/**
+ * `T` if JSON carries it faithfully, member by member (interfaces included, which have no index
+ * signature); what the store would reject (bigint, functions, symbols, undefined in arrays) or
+ * change (a Date becomes a string) becomes `never`, so a value with such a member does not
+ * type-check.
+ */
+export type Json<T> = T extends string | number | boolean | null
+  ? T
+  : T extends bigint | symbol | Function | Date | undefined | Map<unknown, unknown> | Set<unknown>
+    ? never
+    : { [K in keyof T]: Json<T[K]> };
+
 /** The envelope members every appended event may carry, whatever its type. */
 export interface EventEnvelopeInput {
   /** A plain object of JSON values. Defaults to {}. */
-  metadata?: Record<string, unknown>;
+  metadata?: { [key: string]: JsonValue };
   /** Defaults to a random UUID v4. */
   eventId?: string;
   /** An ISO-8601 date-time with a time zone, or a Date. Defaults to now. */
   occurredOn?: string | Date;
+}
+
+/** What every event type a store is parameterised with has. */
+export interface EventShape {
+  type: string;
+  data?: unknown;
 }
 
 /** An event as appended. `eventId` and `occurredOn` are filled in when absent. */
@@ -26,11 +44,18 @@ export interface EventInput extends EventEnvelopeInput {
    * Any JSON value (plain objects, arrays, finite numbers, strings, booleans, null), nesting
    * arrays and objects at most 1,000 levels deep (metadata too).
    */
-  data?: unknown;
+  data?: JsonValue;
 }
 
+/** An event of type `E` as appendEvents takes it: its data checked to be JSON, and the envelope. */
+export type AppendedEvent<E extends EventShape> = [EventInput] extends [E]
+  ? EventInput // the default: data is already a JsonValue
+  : E extends EventShape
+    ? { [K in keyof E]: K extends 'data' ? Json<E[K]> : E[K] } & EventEnvelopeInput
+    : never;
+
 /** An event as loaded: a fresh object, safe to mutate. */
-export type RecordedEvent<E extends EventInput = EventInput> = E extends any
+export type RecordedEvent<E extends EventShape = EventInput> = E extends any
   ? {
       aggregateId: string;
       /** 0-based position in the stream. */
@@ -75,7 +100,7 @@ export interface EventStoreOptions {
   storage?: StorageAdapter;
 }
 
-export class EventStore<E extends EventInput = EventInput> {
+export class EventStore<E extends EventShape = EventInput> {
   /**
    * An in-memory store, or one over `options.storage`. Throws EventStoreError
    * ('INVALID_ARGUMENT') when the storage lacks a method. In-memory stores share nothing.
@@ -86,7 +111,7 @@ export class EventStore<E extends EventInput = EventInput> {
    * exist). Resolves to the stream's version afterwards (null if it still does not exist).
    * Rejects with EventStoreConflictError on a version mismatch, EventStoreError otherwise.
    */
-  appendEvents(aggregateId: string, expectedVersion: number, events: readonly (E & EventEnvelopeInput)[]): Promise<number | null>;
+  appendEvents(aggregateId: string, expectedVersion: number, events: readonly AppendedEvent<E>[]): Promise<number | null>;
   /** Events with version > fromVersion (all when omitted, null or a negative integer), oldest first. */
   loadEvents(aggregateId: string, fromVersion?: number | null): Promise<RecordedEvent<E>[]>;
   /** The last event's version, or null if the stream does not exist. */
@@ -113,6 +138,8 @@ export type ErrorCode = 'INVALID_ARGUMENT' | 'CONFLICT' | 'STORAGE' | 'CORRUPT' 
  * constructor throws one for bad options). See ErrorCode for what each code says of the data.
  */
 export class EventStoreError extends Error {
+  /** Throws a TypeError if `code` is not one of ErrorCode (the store's errors use these codes). */
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown });
   readonly code: ErrorCode;
   /** With code 'STORAGE': what the adapter threw or rejected with. */
   readonly cause?: unknown;
@@ -127,6 +154,7 @@ export class EventStoreError extends Error {
 
 /** The stream was not at the expected version; nothing was written. */
 export class EventStoreConflictError extends EventStoreError {
+  constructor(aggregateId: string, expectedVersion: number, actualVersion: number);
   readonly code: 'CONFLICT';
   readonly aggregateId: string;
   readonly expectedVersion: number;
@@ -134,11 +162,24 @@ export class EventStoreConflictError extends EventStoreError {
   readonly actualVersion: number;
 }
 
+/**
+ * What the storage uses of IndexedDB's factory (IDBFactory in a DOM project), written out so that
+ * these types compile in projects without the DOM library (Node-only ones).
+ */
+export interface IndexedDbFactoryLike {
+  open(name: string, version?: number): unknown;
+}
+
+/** What the storage uses of IDBKeyRange (its static bound()). */
+export interface IdbKeyRangeLike {
+  bound(lower: unknown, upper: unknown, lowerOpen?: boolean, upperOpen?: boolean): unknown;
+}
+
 export interface IndexedDbStorageOptions {
   /** The IndexedDB factory; defaults to globalThis.indexedDB (pass fake-indexeddb's in Node). */
-  indexedDB?: IDBFactory;
+  indexedDB?: IndexedDbFactoryLike;
   /** Defaults to globalThis.IDBKeyRange. */
-  IDBKeyRange?: typeof IDBKeyRange;
+  IDBKeyRange?: IdbKeyRangeLike;
   /** 'strict' (default): an acknowledged append is flushed to disk. 'relaxed': faster. */
   durability?: 'strict' | 'relaxed';
 }

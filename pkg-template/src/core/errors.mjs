@@ -6,12 +6,22 @@
 /** Every `code` an EventStoreError can carry. */
 export const ERROR_CODES = Object.freeze(['INVALID_ARGUMENT', 'CONFLICT', 'STORAGE', 'CORRUPT', 'OUT_OF_MEMORY', 'LOCKED', 'FREED', 'INTERNAL']);
 
+const KNOWN_CODES = new Set(ERROR_CODES);
+
 // The codes of the core's errors that become an EventStoreError as they are.
 const PLAIN_CODES = new Set(['INVALID_ARGUMENT', 'STORAGE', 'CORRUPT', 'OUT_OF_MEMORY']);
 
 /** Base class of every error the store reports. `code` says what kind of failure it is. */
 export class EventStoreError extends Error {
+  /**
+   * `code`: one of ERROR_CODES (a TypeError otherwise: `new EventStoreError('disk full')` is a
+   * mistake, not an error with code 'disk full'); `options.cause` as for Error.
+   */
   constructor(code, message, options) {
+    if (!KNOWN_CODES.has(code)) {
+      throw new TypeError(`EventStoreError: the code must be one of ${ERROR_CODES.join(', ')}, got ${describe(code)}; ` +
+        'the message comes second: new EventStoreError(code, message, { cause })');
+    }
     super(message, options);
     this.name = 'EventStoreError';
     this.code = code;

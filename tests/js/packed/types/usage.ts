@@ -220,3 +220,34 @@ export function recoveryOf(storage: FileStorage): FileStorageRecovery {
   recovery.discardedBytes = 0;
   return recovery;
 }
+
+// data and metadata are JSON values: what the store rejects or changes does not type-check.
+export async function jsonOnly(store: EventStore): Promise<void> {
+  await store.appendEvents('j', -1, [{ type: 'Fine', data: { n: 1, list: [1, 'a', null, { deep: true }] }, metadata: { by: 'me' } }]);
+  // @ts-expect-error a Date comes back as a string: not JSON data
+  await store.appendEvents('j', -1, [{ type: 'A', data: { when: new Date() } }]);
+  // @ts-expect-error a bigint is rejected at runtime
+  await store.appendEvents('j', -1, [{ type: 'A', data: { n: 1n } }]);
+  // @ts-expect-error a function is rejected at runtime
+  await store.appendEvents('j', -1, [{ type: 'A', data: { f: () => 1 } }]);
+  // @ts-expect-error metadata holds JSON values too
+  await store.appendEvents('j', -1, [{ type: 'A', metadata: { at: new Date() } }]);
+}
+
+// Event types declared with interfaces (no index signature) work, and are checked the same way.
+interface Placed { type: 'Placed'; data: { total: number; lines: readonly Line[] } }
+interface Line { sku: string; qty: number }
+interface Stamped { type: 'Stamped'; data: { at: Date } }
+export async function interfaces(store: EventStore<Placed | Stamped>): Promise<void> {
+  await store.appendEvents('i', -1, [{ type: 'Placed', data: { total: 1, lines: [{ sku: 'a', qty: 1 }] } }]);
+  // @ts-expect-error a Date member makes the event type impossible to append
+  await store.appendEvents('i', -1, [{ type: 'Stamped', data: { at: new Date() } }]);
+  const [first] = await store.loadEvents('i');
+  if (first?.type === 'Placed') expectType<Equal<typeof first.data.lines, readonly Line[]>>();
+}
+
+// The error classes' real constructors.
+export const made = new EventStoreError('STORAGE', 'disk full', { cause: new Error('ENOSPC') });
+// @ts-expect-error the code comes first and must be a known code
+export const wrong = new EventStoreError('disk full');
+export const conflict = new EventStoreConflictError('a', 1, 2);
