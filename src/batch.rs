@@ -225,9 +225,12 @@ fn check_event(index: usize, members: RawMembers<'_>) -> Result<InputEvent<'_>, 
                 .ok()
                 .and_then(|text| time::parse_iso(&text))
                 .ok_or_else(|| {
+                    // The value as given, shortened: it may be megabytes of text.
+                    let shown: String = raw.chars().take(80).collect();
+                    let more = if shown.len() < raw.len() { "…" } else { "" };
                     format!(
                         "events[{index}].occurredOn must be a valid Date or an ISO-8601 \
-                         date-time with a time zone, got {raw}"
+                         date-time with a time zone, got {shown}{more}"
                     )
                 })?,
         ),

@@ -1,50 +1,44 @@
 //! Errors of the core, as values, and the one list of the error codes the package reports.
 use thiserror::Error;
 
-/// Every `code` an `EventStoreError` of the JS package can carry: the core's errors
-/// ([`StoreError::code`]) and the two the binding and the wrapper add. The strings are public
-/// API; `tests/error_codes.rs` fails when the JS wrapper, the types or the README list others.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorCode {
-    InvalidArgument,
-    Conflict,
-    Storage,
-    Corrupt,
-    /// The wasm memory could not give what an operation needed; nothing was changed.
-    OutOfMemory,
-    /// A `FileStorage` whose directory another process holds, or whose lock was taken from it
-    /// (reported by the storage itself; through a store, the `cause` of a `STORAGE` error).
-    Locked,
-    /// A store used after `free()` (reported by the JS wrapper).
-    Freed,
-    /// A bug: a trap, a broken invariant of the binding, anything unforeseen.
-    Internal,
+/// Declares `ErrorCode` from one list, so that `ALL` and `as_str` cannot miss a variant.
+macro_rules! error_codes {
+    ($($(#[doc = $doc:literal])* $variant:ident => $text:literal,)*) => {
+        /// Every `code` an `EventStoreError` of the JS package can carry: the core's errors
+        /// ([`StoreError::code`]) and the ones the binding, the wrapper and FileStorage add. The
+        /// strings are public API; `tests/error_codes.rs` fails when the JS wrapper, the types or
+        /// the README list others.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ErrorCode {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $text,)*
+                }
+            }
+        }
+    };
 }
 
-impl ErrorCode {
-    pub const ALL: [ErrorCode; 8] = [
-        ErrorCode::InvalidArgument,
-        ErrorCode::Conflict,
-        ErrorCode::Storage,
-        ErrorCode::Corrupt,
-        ErrorCode::OutOfMemory,
-        ErrorCode::Locked,
-        ErrorCode::Freed,
-        ErrorCode::Internal,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidArgument => "INVALID_ARGUMENT",
-            ErrorCode::Conflict => "CONFLICT",
-            ErrorCode::Storage => "STORAGE",
-            ErrorCode::Corrupt => "CORRUPT",
-            ErrorCode::OutOfMemory => "OUT_OF_MEMORY",
-            ErrorCode::Locked => "LOCKED",
-            ErrorCode::Freed => "FREED",
-            ErrorCode::Internal => "INTERNAL",
-        }
-    }
+error_codes! {
+    InvalidArgument => "INVALID_ARGUMENT",
+    Conflict => "CONFLICT",
+    Storage => "STORAGE",
+    Corrupt => "CORRUPT",
+    /// The wasm memory could not give what an operation needed; nothing was changed.
+    OutOfMemory => "OUT_OF_MEMORY",
+    /// A `FileStorage` whose directory another process holds, or whose lock was taken from it
+    /// (reported by the storage itself; through a store, the `cause` of a `STORAGE` error).
+    Locked => "LOCKED",
+    /// A store used after `free()` (reported by the JS wrapper).
+    Freed => "FREED",
+    /// A bug: a trap, a broken invariant of the binding, anything unforeseen.
+    Internal => "INTERNAL",
 }
 
 /// An allocation the memory could not satisfy: `what` needed `bytes` more. Every buffer that

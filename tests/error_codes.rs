@@ -119,9 +119,10 @@ fn the_wrapper_compares_and_makes_no_other_codes() {
         "pkg-template/src/core/event-store.mjs",
         "pkg-template/src/core/json-writer.mjs",
     ] {
+        // Node's own codes (ERR_STRING_TOO_LONG...) are compared with, never made.
         let unknown: Vec<String> = quoted_codes(&read(path))
             .into_iter()
-            .filter(|code| !core.contains(code))
+            .filter(|code| !core.contains(code) && !code.starts_with("ERR_"))
             .collect();
         assert!(
             unknown.is_empty(),

@@ -194,9 +194,12 @@ impl Stream {
             .max(count);
         if !last.has_room(text, count) {
             // Both reservations before either buffer is used: a failure of the second leaves
-            // the first's spare capacity, which changes no event.
-            reserve_text(&mut last.text, text_extra)?;
-            reserve(&mut last.records, records_extra)?;
+            // the first's spare capacity, which changes no event. Near the end of the memory,
+            // just what this append needs may still be there.
+            reserve_text(&mut last.text, text_extra)
+                .or_else(|_| reserve_text(&mut last.text, text))?;
+            reserve(&mut last.records, records_extra)
+                .or_else(|_| reserve(&mut last.records, count))?;
         }
         Ok(last)
     }
@@ -283,13 +286,15 @@ impl Storage for MemoryStorage {
             Some(previous) => chunk.records.get(previous).map_or(0, |r| r.end),
             None => 0,
         };
-        // The JSON of an event is its text plus about 170 bytes of keys, id, version and time.
+        // The JSON of an event is its text plus about 170 bytes of keys, id, version and time,
+        // and the stream's id.
+        let per_event = 170 + sink.aggregate_id_json_len();
         let text: usize = chunks
             .iter()
             .enumerate()
             .map(|(i, c)| c.text.len() - if i == 0 { start_of(c, skip) } else { 0 })
             .sum();
-        sink.reserve(text.saturating_add((stream.len() - first).saturating_mul(170)));
+        sink.reserve(text.saturating_add((stream.len() - first).saturating_mul(per_event)));
         for (i, chunk) in chunks.iter().enumerate() {
             let from = if i == 0 { skip } else { 0 };
             let mut start = start_of(chunk, from);
@@ -327,8 +332,12 @@ impl Storage for MemoryStorage {
         if events.is_empty() {
             return Ok(AppendOutcome::Appended);
         }
-        // At most this much text: canonical ids and `{}` metadata take none.
-        let text: usize = events.iter().map(EventFields::text_len).sum();
+        // At most this much text: canonical ids and `{}` metadata take none. (Checked: generated
+        // ids add 38 bytes an event that the input did not hold.)
+        let text = events
+            .iter()
+            .try_fold(0usize, |sum, event| sum.checked_add(event.text_len()))
+            .ok_or_else(|| OutOfMemory::new("a stream's text", usize::MAX))?;
         let chunk = match streams.get_mut(aggregate_id) {
             Some(stream) => stream.room(text, events.len())?,
             None => {
@@ -353,183 +362,4 @@ impl Storage for MemoryStorage {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn render(event: &EventFields<'_>) -> String {
-        let mut out = String::new();
-        let mut times = crate::time::IsoCache::default();
-        crate::record::write_event(&mut out, "\"s\"", 0, event, &mut times);
-        out
-    }
-
-    #[test]
-    fn events_round_trip() {
-        let long = format!("\"{}\"", "x".repeat(300));
-        let mut chunk = Chunk::with_capacity(0, 0, 0).unwrap();
-        let mut events = Vec::new();
-        for event_id in [
-            EventId::Uuid([0xab; 16]),
-            EventId::Json("\"e-1\""),
-            EventId::Json("\"6f9619ff-8b86-d011-b42d-00cf4fc964ff\""),
-            EventId::Json("\"6F9619FF-8B86-D011-B42D-00CF4FC964FF\""),
-            EventId::Json("\"\\u0061\""),
-            EventId::Json(&long),
-        ] {
-            for metadata_json in ["{}", "{\"m\":[1,2]}", "{ }"] {
-                for occurred_on_ms in [0, -1, crate::time::MAX_MS, -crate::time::MAX_MS] {
-                    events.push(EventFields {
-                        type_json: "\"T\\\"é\"",
-                        data_json: "{\"k\":\"ü\"}",
-                        metadata_json,
-                        event_id,
-                        occurred_on_ms,
-                    });
-                }
-            }
-        }
-        for event in &events {
-            chunk.push(event);
-        }
-        let mut start = 0;
-        for (event, record) in events.iter().zip(&chunk.records) {
-            assert_eq!(render(&chunk.event(start, record).unwrap()), render(event));
-            start = record.end;
-        }
-    }
-
-    #[test]
-    fn canonical_ids_and_empty_metadata_take_no_text() {
-        let mut chunk = Chunk::with_capacity(0, 0, 0).unwrap();
-        chunk.push(&EventFields {
-            type_json: "\"T\"",
-            data_json: "null",
-            metadata_json: "{}",
-            event_id: EventId::Json("\"6f9619ff-8b86-d011-b42d-00cf4fc964ff\""),
-            occurred_on_ms: 0,
-        });
-        assert_eq!(chunk.text, "\"T\"null");
-        let record = chunk.records.first().unwrap();
-        assert!(matches!(
-            chunk.event(0, record).unwrap().event_id,
-            EventId::Uuid(_)
-        ));
-    }
-
-    #[test]
-    fn buffers_double_while_small_then_grow_by_a_quarter() {
-        assert_eq!(growth(0, 0, 3, 64), 3);
-        assert_eq!(growth(8, 8, 1, 64), 8);
-        assert_eq!(growth(40, 40, 100, 64), 100);
-        assert_eq!(growth(1000, 1000, 10, 64), 250);
-        assert_eq!(growth(1000, 1100, 100, 64), 0);
-        assert_eq!(growth(1000, 1000, 400, 64), 400);
-        assert_eq!(growth(1000, 1000, 10, 4096), 1000);
-    }
-
-    #[test]
-    fn a_record_that_does_not_fit_its_text_is_none() {
-        let mut chunk = Chunk::with_capacity(0, 0, 0).unwrap();
-        chunk.text.push_str("\"é\"null");
-        for (end, type_len) in [(100, 3), (8, 2), (8, 9)] {
-            let record = Record {
-                end,
-                id_len: 0,
-                type_len,
-                metadata_len: 0,
-                occurred_on_ms: 0,
-                uuid: [0; 16],
-            };
-            assert!(chunk.event(0, &record).is_none(), "{end} {type_len}");
-        }
-    }
-
-    fn event_with(data_json: &str) -> EventFields<'_> {
-        EventFields {
-            type_json: "\"T\"",
-            data_json,
-            metadata_json: "{}",
-            event_id: EventId::Uuid([7; 16]),
-            occurred_on_ms: 0,
-        }
-    }
-
-    /// The memory storage never suspends: its futures are ready at the first poll.
-    fn ready<F: std::future::Future>(future: F) -> F::Output {
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        match std::pin::pin!(future).poll(&mut cx) {
-            std::task::Poll::Ready(value) => value,
-            std::task::Poll::Pending => panic!("the memory storage suspended"),
-        }
-    }
-
-    fn loaded(storage: &MemoryStorage, after: i64) -> Vec<serde_json::Value> {
-        let mut sink = RecordSink::new("s", after, false);
-        ready(storage.load("s", after, &mut sink)).unwrap();
-        serde_json::from_str(&sink.finish().unwrap()).unwrap()
-    }
-
-    #[test]
-    fn streams_go_on_in_new_chunks_and_load_from_any_version() {
-        let storage = MemoryStorage::new();
-        let big = format!("\"{}\"", "x".repeat(CHUNK_TEXT / 3));
-        let mut version = -1;
-        // Big events (three to a chunk's text), then batches of small ones (past the records
-        // bound), then big ones again.
-        let batches: Vec<Vec<EventFields<'_>>> = (0..4)
-            .map(|_| vec![event_with(&big)])
-            .chain((0..5).map(|_| vec![event_with("1"); CHUNK_RECORDS / 2 + 1]))
-            .chain((0..4).map(|_| vec![event_with(&big)]))
-            .collect();
-        for batch in &batches {
-            let outcome = ready(storage.append("s", version, batch));
-            assert_eq!(outcome, Ok(AppendOutcome::Appended));
-            version += batch.len() as i64;
-        }
-        let chunks = storage.streams.borrow()["s"].chunks.len();
-        assert!(chunks >= 5, "{chunks} chunks");
-        let all = loaded(&storage, -1);
-        assert_eq!(all.len() as i64, version + 1);
-        let total = all.len();
-        for after in [
-            -1,
-            0,
-            2,
-            3,
-            4,
-            5,
-            8_000,
-            (total - 6) as i64,
-            (total - 2) as i64,
-            version,
-            version + 5,
-        ] {
-            let tail = loaded(&storage, after);
-            let skip = usize::try_from(after + 1).unwrap_or(0).min(total);
-            assert_eq!(tail.len(), total - skip, "after {after}");
-            for (event, expected) in tail.iter().zip(&all[skip..]) {
-                assert_eq!(event, expected, "after {after}");
-            }
-        }
-        assert_eq!(all[3]["data"].as_str().map(str::len), Some(CHUNK_TEXT / 3));
-        assert_eq!(all[4]["data"], 1);
-    }
-
-    #[test]
-    fn room_the_memory_cannot_give_changes_nothing() {
-        let mut stream = Stream::default();
-        stream.room(10, 1).unwrap().push(&event_with("1"));
-        let shape = |s: &Stream| {
-            s.chunks
-                .iter()
-                .map(|c| (c.first, c.text.clone(), c.records.len()))
-                .collect::<Vec<_>>()
-        };
-        let before = shape(&stream);
-        assert!(stream.room(usize::MAX / 2, 1).is_err());
-        assert!(stream.room(10, usize::MAX / 64).is_err());
-        assert!(stream.room(CHUNK_TEXT * 4, usize::MAX / 64).is_err());
-        assert_eq!(shape(&stream), before);
-        assert_eq!(stream.version(), 0);
-    }
-}
+mod tests;

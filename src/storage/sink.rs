@@ -60,9 +60,15 @@ impl<'a> RecordSink<'a> {
         self.room(bytes);
     }
 
-    /// Makes room for `bytes` more output, or records that the memory could not.
+    /// Bytes of the stream's id as JSON, which every event of the output repeats.
+    pub fn aggregate_id_json_len(&self) -> usize {
+        self.aggregate_id_json.len()
+    }
+
+    /// Makes room for `bytes` more output, or records that the memory could not. Amortised
+    /// growth first, and where that is too much for what is left, exactly what is needed.
     fn room(&mut self, bytes: usize) -> bool {
-        if self.json.try_reserve(bytes).is_ok() {
+        if self.json.try_reserve(bytes).is_ok() || self.json.try_reserve_exact(bytes).is_ok() {
             return true;
         }
         if self.out_of_memory.is_none() {

@@ -8,10 +8,12 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
+use super::adapter_values::Helpers;
 use super::convert::{
-    input_buffer, input_texts, internal, invalid, out_of_memory, seed, to_js, version_to_js,
+    input_buffer, input_texts, internal, invalid, out_of_memory, release_input, seed, to_js,
+    version_to_js,
 };
-use super::js_storage::{Helpers, JsStorage};
+use super::js_storage::JsStorage;
 use crate::error::OutOfMemory;
 use crate::store::EventStore;
 use crate::version;
@@ -55,6 +57,11 @@ impl AdapterEventStore {
     /// memory (see [`input_buffer`]). Rejects with `OUT_OF_MEMORY` when the memory cannot give it.
     pub fn input_buffer(&self, capacity: usize) -> Result<usize, JsValue> {
         input_buffer(&mut self.input.borrow_mut(), capacity)
+    }
+
+    /// Frees the input buffer (see [`release_input`]); the wrapper's view of it is then stale.
+    pub fn release_input(&self) {
+        release_input(&mut self.input.borrow_mut());
     }
 
     /// Resolves to the new version (-1 for "no stream"). The batch's JSON and the aggregate id

@@ -101,6 +101,12 @@ pub(crate) fn input_buffer(input: &mut Vec<u8>, capacity: usize) -> Result<usize
     Ok(input.as_mut_ptr() as usize)
 }
 
+/// Gives an input buffer's memory back (after a batch larger than the wrapper keeps buffers
+/// for): one huge append must not hold its size of the shared wasm memory until `free()`.
+pub(crate) fn release_input(input: &mut Vec<u8>) {
+    *input = Vec::new();
+}
+
 /// The batch's JSON and the aggregate id the wrapper wrote into an input buffer: the JSON in
 /// the first `json_length` bytes, then the id's UTF-8 up to byte `length`.
 pub(crate) fn input_texts(

@@ -7,14 +7,12 @@
 //! measured hot path), append()'s answer as a fresh `{ ok, actualVersion, type }` that
 //! serde-wasm-bindgen turns into [`AppendAnswer`]. The records an append stores go out the same
 //! way, as serialised [`StoredRecord`]s.
-use std::fmt;
-
 use js_sys::{Array, Function, JsString, Promise, Reflect};
-use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use super::convert::Cause;
+use super::adapter_values::{AppendAnswer, Helpers, StoredRecord};
+use super::storage_failure::{described, type_name, StorageFailure};
 use crate::error::OutOfMemory;
 use crate::json::json_string;
 use crate::payload;
@@ -22,99 +20,6 @@ use crate::record::EventFields;
 use crate::storage::{AppendOutcome, RecordSink, Storage};
 use crate::time::IsoCache;
 use crate::version;
-
-/// A failure of the host's adapter: what it threw or rejected with (`cause`), or a reply that
-/// breaks the adapter contract.
-pub struct StorageFailure {
-    message: String,
-    cause: Option<JsValue>,
-    /// Set when what failed was an allocation of this side (see [`Storage::out_of_memory`]).
-    out_of_memory: Option<OutOfMemory>,
-}
-
-impl fmt::Display for StorageFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl Cause for StorageFailure {
-    fn cause(&self) -> Option<JsValue> {
-        self.cause.clone()
-    }
-}
-
-impl StorageFailure {
-    fn thrown(method: &str, cause: JsValue) -> Self {
-        // Read the message through Reflect (which reports a throwing getter or a revoked proxy
-        // as an error) rather than `instanceof Error`, which would throw right through the wasm.
-        let detail = cause
-            .as_string()
-            .or_else(|| {
-                Reflect::get(&cause, &JsValue::from_str("message"))
-                    .ok()
-                    .and_then(|m| m.as_string())
-            })
-            .unwrap_or_else(|| format!("a thrown {}", type_name(&cause)));
-        StorageFailure {
-            message: format!("storage adapter's {method}() failed: {detail}"),
-            cause: Some(cause),
-            out_of_memory: None,
-        }
-    }
-
-    fn contract(message: String) -> Self {
-        StorageFailure {
-            message,
-            cause: None,
-            out_of_memory: None,
-        }
-    }
-
-    fn out_of_memory(error: OutOfMemory) -> Self {
-        StorageFailure {
-            message: error.to_string(),
-            cause: None,
-            out_of_memory: Some(error),
-        }
-    }
-}
-
-/// The wrapper's helpers, handed over once per store (see `createApi` in event-store.mjs).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Helpers {
-    /// Reads load()'s answer: `[payloads joined by NUL, Float64Array of versions, problem?]`.
-    #[serde(with = "serde_wasm_bindgen::preserve")]
-    read_records: Function,
-    /// Reads append()'s answer into a plain [`AppendAnswer`]; never throws.
-    #[serde(with = "serde_wasm_bindgen::preserve")]
-    read_append_answer: Function,
-    /// `(text, from, address, capacity) => [units read, bytes written]`: copies `text` from
-    /// UTF-16 unit `from` as UTF-8 into the wasm memory at `address`, at most `capacity` bytes
-    /// (see [`JsStorage::utf8`]).
-    #[serde(with = "serde_wasm_bindgen::preserve")]
-    encode_into: Function,
-}
-
-/// One record of an append, as the adapter's `append(aggregateId, expectedVersion, records)`
-/// receives it.
-#[derive(Serialize)]
-struct StoredRecord<'a> {
-    version: f64,
-    payload: &'a str,
-}
-
-/// append()'s answer as the wrapper read it: `ok` and `actualVersion` when they had the right
-/// types, and what the answer was (`typeof`, or `null`) for messages.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AppendAnswer {
-    ok: Option<bool>,
-    actual_version: Option<f64>,
-    #[serde(rename = "type")]
-    type_name: String,
-}
 
 /// A host-provided `StorageAdapter` object, called through its three methods.
 pub struct JsStorage {
@@ -157,35 +62,40 @@ impl JsStorage {
         let units = text.length() as usize;
         let mut bytes = Vec::new();
         grow(&mut bytes, units)?;
-        Ok(self.copy_utf8(text, units, bytes))
-    }
-
-    fn copy_utf8(&self, text: &JsString, units: usize, mut bytes: Vec<u8>) -> Option<Vec<u8>> {
         let (mut read, mut written) = (0usize, 0usize);
         loop {
-            let free = bytes.get_mut(written..)?;
+            let Some(free) = bytes.get_mut(written..) else {
+                return Ok(None);
+            };
             let args = Array::of4(
                 text,
                 &JsValue::from_f64(read as f64),
                 &JsValue::from_f64(free.as_mut_ptr() as usize as f64),
                 &JsValue::from_f64(free.len() as f64),
             );
-            let answer = self.helpers.encode_into.apply(&JsValue::NULL, &args).ok()?;
+            let Ok(answer) = self.helpers.encode_into.apply(&JsValue::NULL, &args) else {
+                return Ok(None);
+            };
             // [UTF-16 units read, bytes written]
             let step = |i| Reflect::get_u32(&answer, i).ok()?.as_f64();
-            let (more_read, more_written) = (step(0)? as usize, step(1)? as usize);
-            read += more_read;
-            written += more_written;
+            let (Some(more_read), Some(more_written)) = (step(0), step(1)) else {
+                return Ok(None);
+            };
+            read += more_read as usize;
+            written += more_written as usize;
             if read >= units {
                 bytes.truncate(written);
-                return Some(bytes);
+                return Ok(Some(bytes));
             }
-            if more_read == 0 && more_written == 0 && bytes.len() > written {
-                return None; // no progress with room left: never expected
+            if more_read == 0.0 && more_written == 0.0 && bytes.len() > written {
+                return Ok(None); // no progress with room left: never expected
             }
             // UTF-8 takes at most 3 bytes per UTF-16 unit.
-            let size = written.checked_add((units - read).checked_mul(3)?)?;
-            grow(&mut bytes, size).ok()?;
+            let size = (units - read)
+                .checked_mul(3)
+                .and_then(|more| written.checked_add(more))
+                .ok_or(OutOfMemory::new("the loaded payloads", usize::MAX))?;
+            grow(&mut bytes, size)?;
         }
     }
 
@@ -228,25 +138,6 @@ fn grow(bytes: &mut Vec<u8>, size: usize) -> Result<(), OutOfMemory> {
     Ok(())
 }
 
-/// What an adapter's answer is, for messages, without touching it (`typeof` runs no JS code;
-/// formatting the value itself could call its getters).
-fn type_name(value: &JsValue) -> String {
-    if value.is_null() {
-        "null".to_string()
-    } else {
-        value.js_typeof().as_string().unwrap_or_default()
-    }
-}
-
-/// `type_name` with its article, for a sentence: "an object", "a number", "null", "undefined".
-fn described(type_name: &str) -> String {
-    match type_name {
-        "null" | "undefined" => type_name.to_string(),
-        "object" => "an object".to_string(),
-        other => format!("a {other}"),
-    }
-}
-
 /// A version an adapter answered: an integer from -1 to 2^53-1, like an expected version.
 fn as_version(value: f64) -> Option<i64> {
     version::expected_version(value).ok()
@@ -256,7 +147,7 @@ impl Storage for JsStorage {
     type Error = StorageFailure;
 
     fn out_of_memory(error: &StorageFailure) -> Option<OutOfMemory> {
-        error.out_of_memory.clone()
+        error.out_of_memory_error()
     }
 
     async fn load(
@@ -286,6 +177,13 @@ impl Storage for JsStorage {
         let versions = Reflect::get_u32(&read, 1)
             .ok()
             .and_then(|v| v.dyn_into::<js_sys::Float64Array>().ok());
+        if let Some(why) = Reflect::get_u32(&read, 3).ok().and_then(|p| p.as_string()) {
+            // The payloads are more text than one JS string holds (see readRecords).
+            return Err(StorageFailure::out_of_memory(OutOfMemory::new(
+                "the loaded payloads (more than one JS string holds: load in parts)",
+                why.len(),
+            )));
+        }
         let (Some(text), Some(versions)) = (text, versions) else {
             sink.reject("load()'s answer could not be read");
             return Ok(());
@@ -294,7 +192,14 @@ impl Storage for JsStorage {
             sink.reject("load()'s payloads could not be copied");
             return Ok(());
         };
-        let versions = versions.to_vec();
+        let mut copied = Vec::new();
+        let count = versions.length() as usize;
+        copied.try_reserve_exact(count).map_err(|_| {
+            StorageFailure::out_of_memory(OutOfMemory::new("the loaded versions", count * 8))
+        })?;
+        copied.resize(count, 0.0);
+        versions.copy_to(&mut copied);
+        let versions = copied;
         let separators = bytes.iter().filter(|&&byte| byte == 0).count();
         if !versions.is_empty() && separators + 1 != versions.len() {
             sink.reject("load() returned a payload with a NUL character, which no JSON text holds");
@@ -344,7 +249,13 @@ impl Storage for JsStorage {
         // Every payload back to back in one string, then a record for each slice of it.
         let id_json = json_string(aggregate_id);
         let mut times = IsoCache::default();
-        let bound = events.iter().map(|e| e.payload_len(&id_json)).sum();
+        // Checked: on wasm32 a batch of millions of small events can sum past usize.
+        let bound = events
+            .iter()
+            .try_fold(0usize, |sum, e| sum.checked_add(e.payload_len(&id_json)))
+            .ok_or_else(|| {
+                StorageFailure::out_of_memory(OutOfMemory::new("the payloads", usize::MAX))
+            })?;
         let no_room = |_| StorageFailure::out_of_memory(OutOfMemory::new("the payloads", bound));
         let mut text = String::new();
         text.try_reserve_exact(bound).map_err(no_room)?;

@@ -7,7 +7,7 @@ use std::fmt;
 use wasm_bindgen::prelude::*;
 
 use super::convert::{
-    input_buffer, input_texts, internal, invalid, seed, to_js, version_to_js, Cause,
+    input_buffer, input_texts, internal, invalid, release_input, seed, to_js, version_to_js, Cause,
 };
 use crate::error::StoreError;
 use crate::storage::MemoryStorage;
@@ -62,6 +62,11 @@ impl MemoryEventStore {
     /// memory (see [`input_buffer`]). Rejects with `OUT_OF_MEMORY` when the memory cannot give it.
     pub fn input_buffer(&self, capacity: usize) -> Result<usize, JsValue> {
         input_buffer(&mut self.input.borrow_mut(), capacity)
+    }
+
+    /// Frees the input buffer (see [`release_input`]); the wrapper's view of it is then stale.
+    pub fn release_input(&self) {
+        release_input(&mut self.input.borrow_mut());
     }
 
     /// `append`, with its text arguments in the input buffer: the batch's JSON in the first

@@ -1,7 +1,7 @@
 // Readers of a storage adapter's answers, for the core (src/wasm/js_storage.rs): each reads an
 // untrusted answer in JS, where a throwing getter or a hostile proxy is caught and reading a
 // record costs no crossing into wasm, and hands plain values over. They never throw.
-import { messageOf } from './errors.mjs';
+import { isStringTooLong, messageOf } from './errors.mjs';
 
 /**
  * Reads a storage adapter's load() answer for the core: [every payload joined by NUL, the
@@ -40,7 +40,15 @@ export function readRecords(answer) {
   } catch (error) {
     problem = `reading record ${payloads.length} of load()'s answer threw: ${messageOf(error)}`;
   }
-  return [payloads.join('\u0000'), new Float64Array(versions), problem];
+  let text;
+  try {
+    text = payloads.join('\u0000');
+  } catch (error) {
+    // More payload text than one JS string holds: the answer is fine, it is only too big to
+    // hand over at once. The fourth element tells the core to say so (OUT_OF_MEMORY).
+    return ['', new Float64Array(0), undefined, isStringTooLong(error) ? messageOf(error) : undefined];
+  }
+  return [text, new Float64Array(versions), problem];
 }
 
 /**

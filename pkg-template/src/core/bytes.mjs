@@ -46,7 +46,7 @@ export function writeUtf8(out, text) {
 // The buffer batches are written into, between writes. A write takes it and gives it back when
 // done; a write that starts while another runs (a getter of the batch called appendEvents)
 // finds none and makes its own, so no two writes ever share one.
-const KEPT_BYTES = 1 << 20; // a buffer grown beyond this by a huge batch is not kept
+export const KEPT_BYTES = 1 << 20; // a buffer grown beyond this by a huge batch is not kept
 let idleBytes = new Bytes(4096);
 
 export function takeBytes() {

@@ -49,7 +49,7 @@ export function invalid(message, cause) {
 
 /**
  * A core error (a plain Error with `code`) as the public typed error. `uncoded(error)`, if
- * given, may name what a call's error without a code means (else it is INTERNAL).
+ * given, may name what a call's error without one of our codes means (else it is INTERNAL).
  */
 export function fromCore(error, uncoded) {
   try {
@@ -71,7 +71,7 @@ function fromCoreUnguarded(error, uncoded) {
     if (error.version !== undefined) wrapped.version = error.version;
     return wrapped;
   }
-  const named = code === undefined ? uncoded?.(error) : undefined;
+  const named = uncoded?.(error); // not one of ours: maybe the caller can say what it means
   if (named !== undefined) return named;
   // A wasm trap or anything unforeseen: still an EventStoreError, never a raw value.
   return new EventStoreError('INTERNAL', `internal error in the event store: ${messageOf(error)}`, { cause: error });
@@ -110,7 +110,19 @@ export function messageOf(error) {
  * 2^29 UTF-16 units): out of memory for this caller, with what to do about it.
  */
 export function tooLongForAString(error) {
-  if (!(error instanceof RangeError)) return undefined;
+  if (!isStringTooLong(error)) return undefined;
   return new EventStoreError('OUT_OF_MEMORY', 'out of memory: the events asked for are too large for one JS string ' +
     `(${messageOf(error)}); load them in parts with fromVersion`, { cause: error });
+}
+
+/**
+ * Whether `error` says a string would be too long: V8's RangeError ("Invalid string length"),
+ * Node's TextDecoder's ERR_STRING_TOO_LONG, Firefox's InternalError.
+ */
+export function isStringTooLong(error) {
+  try {
+    return error instanceof RangeError || error?.code === 'ERR_STRING_TOO_LONG' || error?.name === 'InternalError';
+  } catch {
+    return false;
+  }
 }

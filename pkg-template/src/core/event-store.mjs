@@ -4,7 +4,7 @@
 // load (fresh objects for every caller), and the copy of each batch's JSON (json-writer.mjs) into
 // the core. Everything else (validation of values, versions, ids, times, encoding) is in Rust.
 import { readAppendAnswer, readRecords } from './adapter-answers.mjs';
-import { encoder, giveBack, reserve, takeBytes, writeUtf8 } from './bytes.mjs';
+import { encoder, giveBack, KEPT_BYTES, reserve, takeBytes, writeUtf8 } from './bytes.mjs';
 import { describe, EventStoreError, EventStoreConflictError, fromCore, invalid, messageOf, tooLongForAString } from './errors.mjs';
 import { encodeEvents } from './json-writer.mjs';
 
@@ -204,7 +204,16 @@ export function createApi(core, randomBytes) {
         this.#input = view;
       }
       view.set(out.array.subarray(0, length));
-      return core.append_input(expectedVersion, jsonLength, length, now);
+      try {
+        return core.append_input(expectedVersion, jsonLength, length, now);
+      } finally {
+        // The core is done with the buffer (the adapter core copied the texts out). One huge
+        // batch must not keep its size of the shared wasm memory until free().
+        if (length > KEPT_BYTES) {
+          core.release_input();
+          this.#input = undefined;
+        }
+      }
     }
 
     /** The live core, or a FREED error for a store after free(). */

@@ -251,7 +251,7 @@ export class FileStorage {
       }
       if (accepted.length > 0) {
         const frame = frameOf(Buffer.from(`[${accepted.map((item) => item.entry).join(',')}]`, 'utf8'));
-        await this.#checkInterference(); // nothing written when another may write here
+        await this.#checkInterference(false); // nothing written when another may write here
         try {
           await writeFully(this.#handle, frame, this.#length);
           await this.#handle.datasync();
@@ -259,7 +259,7 @@ export class FileStorage {
           await this.#rollBack(error);
           throw failure(`writing to ${this.#logPath} failed: ${describeError(error)}`, error);
         }
-        await this.#checkInterference(); // nothing acknowledged that may be lost
+        await this.#checkInterference(true); // nothing acknowledged that may be lost
         this.#length += frame.length;
         for (const item of accepted) {
           let stream = this.#index.get(item.id);
@@ -282,12 +282,22 @@ export class FileStorage {
   }
 
   /**
-   * Before a group is written and before it is acknowledged: the LOCK file must still be this
-   * storage's and the log still at its path. If not, the storage is broken (every later call
-   * rejects with that error) and this throws it.
+   * Before a group is written and before it is acknowledged (`written`): the LOCK file must
+   * still be this storage's and the log still at its path. If not, the storage is broken (every
+   * later call rejects with that error) and this throws it.
    */
-  async #checkInterference() {
-    const [locked, placed] = await Promise.all([stillHolds(this.#lock), stillAt(this.#handle, this.#logPath)]);
+  async #checkInterference(written) {
+    let locked;
+    let placed;
+    try {
+      [locked, placed] = await Promise.all([stillHolds(this.#lock), stillAt(this.#handle, this.#logPath)]);
+    } catch (error) {
+      // Could not tell. Before the write, this group fails and the storage goes on; after it,
+      // the frame is in the log but not in the index, so nothing more may be written.
+      if (written) this.#broken ??= failure(`the storage in ${this.#directory} is broken: ${describeError(error)}; ` +
+        'the last group was written but could not be checked; close it and open it again', error);
+      throw this.#broken ?? error;
+    }
     if (locked && placed) return;
     // With its directory gone, the lock is gone too: the log's fate is what matters then.
     this.#broken ??= placed ? lockLost(this.#lock) : logMoved(this.#logPath);

@@ -6,6 +6,9 @@ import { EventStoreError } from '../../core/errors.mjs';
 
 export const READ_CHUNK = 1024 * 1024;
 
+/** The errors that mean a path no longer leads to its file. */
+export const GONE = new Set(['ENOENT', 'ENOTDIR']);
+
 export async function writeFully(handle, buffer, position) {
   let offset = 0;
   while (offset < buffer.length) {

@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 
-import { failure } from './files.mjs';
+import { failure, GONE } from './files.mjs';
 
 const LOCK_NAME = 'LOCK';
 
@@ -118,8 +118,10 @@ export function inUse(directory, pid, how = '') {
 export async function stillHolds(lock) {
   try {
     return (await fsp.readFile(lock.path, 'utf8')) === lock.content;
-  } catch {
-    return false;
+  } catch (error) {
+    if (GONE.has(error?.code)) return false;
+    // Could not tell (EIO, EMFILE...): this group fails, the storage is not given up on.
+    throw failure(`cannot read the lock file ${lock.path}: ${error.message}`, error);
   }
 }
 

@@ -22,7 +22,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 
 import { crc32 } from './crc32.mjs';
-import { failure, readFully, Reader, READ_CHUNK, syncDirectory, writeFully } from './files.mjs';
+import { failure, GONE, readFully, Reader, READ_CHUNK, syncDirectory, writeFully } from './files.mjs';
 
 const LOG_NAME = 'events.log';
 const SIGNATURE = Buffer.from('WESLOG1\n', 'latin1');
@@ -208,12 +208,16 @@ async function moveTail(handle, directory, logPath, position, size) {
 
 /** Whether `logPath` still names the open log: not deleted, renamed or replaced, its directory there. */
 export async function stillAt(handle, logPath) {
+  let open;
+  let named;
   try {
-    const [open, named] = await Promise.all([handle.stat({ bigint: true }), fsp.stat(logPath, { bigint: true })]);
-    return open.nlink > 0n && open.dev === named.dev && open.ino === named.ino;
-  } catch {
-    return false;
+    [open, named] = await Promise.all([handle.stat({ bigint: true }), fsp.stat(logPath, { bigint: true })]);
+  } catch (error) {
+    if (GONE.has(error?.code)) return false;
+    // Could not tell (EIO, EMFILE...): this group fails, the storage is not given up on.
+    throw failure(`cannot check that ${logPath} is still the open log: ${error.message}`, error);
   }
+  return open.nlink > 0n && open.dev === named.dev && open.ino === named.ino;
 }
 
 /** The error of a FileStorage whose log is no longer at its path. */
