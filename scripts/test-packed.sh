@@ -33,6 +33,8 @@ for tsc in "$root/tests/js/node_modules/typescript/bin/tsc" "$root/tests/js/node
   done
 done
 
+# The README test type-checks the README's TypeScript example with the pinned tsc.
+export WES_TSC="$root/tests/js/node_modules/typescript/bin/tsc"
 # TESTS: a subset while working on something, e.g. TESTS='file-storage*.test.mjs'.
 echo "[test-js] node --test in $work"
 # shellcheck disable=SC2086 # TESTS is a list of globs

@@ -32,11 +32,16 @@ const MIME = {
   '.md': 'text/plain; charset=utf-8',
 };
 
-// Maps a URL path to a file under one of the two roots, or null if it escapes them.
-function fileFor(pathname) {
+// Maps a URL path to a file under one of the roots, or null if it escapes them. `extra` maps
+// more URL prefixes ('/readme/') to directories.
+function fileFor(pathname, extra) {
   let root = STATIC_DIR;
   let rest = pathname;
-  if (pathname === '/pkg' || pathname.startsWith('/pkg/')) {
+  const prefix = Object.keys(extra).find((p) => pathname.startsWith(p));
+  if (prefix !== undefined) {
+    root = extra[prefix];
+    rest = pathname.slice(prefix.length - 1);
+  } else if (pathname === '/pkg' || pathname.startsWith('/pkg/')) {
     root = PKG_DIR;
     rest = pathname.slice('/pkg'.length);
   }
@@ -55,7 +60,7 @@ function send(res, status, text) {
   res.end(text);
 }
 
-async function handle(req, res) {
+async function handle(req, res, extra) {
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed');
   let pathname;
   try {
@@ -68,7 +73,7 @@ async function handle(req, res) {
     res.writeHead(204, { 'cache-control': 'no-store' });
     return res.end();
   }
-  const file = fileFor(pathname);
+  const file = fileFor(pathname, extra);
   if (file === null) return send(res, 403, 'forbidden');
   let info;
   try {
@@ -89,16 +94,18 @@ async function handle(req, res) {
 
 /**
  * Starts the server on 127.0.0.1 (port 0: a free one). Resolves to { url, errors, close() },
- * errors being the error responses so far ("404 /pkg/missing.mjs").
+ * errors being the error responses so far ("404 /pkg/missing.mjs"). `roots`: more URL prefixes
+ * and the directories they serve ({ '/readme/': dir }).
  */
-export async function startServer({ port = 0 } = {}) {
+export async function startServer({ port = 0, roots = {} } = {}) {
+  const extra = Object.fromEntries(Object.entries(roots).map(([prefix, dir]) => [prefix, resolve(dir) + sep]));
   try {
     await stat(join(PKG_DIR, 'web.mjs'));
   } catch {
     throw new Error(`no built package at ${PKG_DIR}: run ./scripts/build-pkg.sh (or make build) first`);
   }
   const server = createServer((req, res) => {
-    handle(req, res).catch((error) => {
+    handle(req, res, extra).catch((error) => {
       if (!res.headersSent) send(res, 500, String(error));
       else res.destroy(error);
     });
