@@ -37,6 +37,8 @@ error_codes! {
     Locked => "LOCKED",
     /// A store used after `free()` (reported by the JS wrapper).
     Freed => "FREED",
+    /// The wasm was not loaded (yet): `init()` of the init entry not awaited, or it failed.
+    NotInitialized => "NOT_INITIALIZED",
     /// A bug: a trap, a broken invariant of the binding, anything unforeseen.
     Internal => "INTERNAL",
 }

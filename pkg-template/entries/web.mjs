@@ -1,12 +1,9 @@
 // Browser entry (also for bundlers and Web Workers): an ES module a page can import directly
-// from a static server. It instantiates the wasm with top-level await, so importing it is all
-// the setup there is. Bundlers need a target with top-level await (Vite: build.target 'es2022').
-import init, * as core from './wasm/web/wasm_event_store.js';
-import { createApi, EventStoreError, EventStoreConflictError, IndexedDbStorage } from './lib/browser.mjs';
+// from a static server. It loads the wasm with top-level await, so importing it is all the setup
+// there is; a failed load fails the import. Bundlers need a target with top-level await (Vite 6
+// and 7: build.target 'es2022'). For an explicit, catchable load: wasm-event-store/init.
+import { init } from './init.mjs';
 
-await init({ module_or_path: new URL('./wasm/web/wasm_event_store_bg.wasm', import.meta.url) });
+await init();
 
-const api = createApi(core, (n) => globalThis.crypto.getRandomValues(new Uint8Array(n)));
-
-export const { EventStore } = api;
-export { EventStoreError, EventStoreConflictError, IndexedDbStorage };
+export { EventStore, EventStoreError, EventStoreConflictError, IndexedDbStorage } from './init.mjs';

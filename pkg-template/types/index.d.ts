@@ -128,10 +128,11 @@ export class EventStore<E extends EventShape = EventInput> {
  *   eventIds before deciding again.
  * - 'OUT_OF_MEMORY': the wasm memory (at most 4 GiB, shared by every store of the page or
  *   process) could not give what the call needed, or a load is too large for one JS string.
+ * - 'NOT_INITIALIZED': from wasm-event-store/init, before `await init()` or when it failed.
  * - 'LOCKED': FileStorage's own, when another process holds its directory (then `pid` names it)
  *   or its lock was taken from it (through a store, the cause of a 'STORAGE' error).
  */
-export type ErrorCode = 'INVALID_ARGUMENT' | 'CONFLICT' | 'STORAGE' | 'CORRUPT' | 'OUT_OF_MEMORY' | 'LOCKED' | 'FREED' | 'INTERNAL';
+export type ErrorCode = 'INVALID_ARGUMENT' | 'CONFLICT' | 'STORAGE' | 'CORRUPT' | 'OUT_OF_MEMORY' | 'LOCKED' | 'FREED' | 'NOT_INITIALIZED' | 'INTERNAL';
 
 /**
  * Every failure of the store is an EventStoreError: a rejected Promise from the methods (the

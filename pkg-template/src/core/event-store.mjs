@@ -40,15 +40,19 @@ function fromVersionArgument(fromVersion) {
  * Builds the public API over the wasm bindings.
  * @param core the wasm-bindgen module (MemoryEventStore)
  * @param randomBytes (n) => Uint8Array of n cryptographically random bytes
+ * @param ready optional: throws if the wasm is not instantiated yet (the init entry's check), so
+ *   that a store made too early says so instead of failing somewhere inside the glue
  */
-export function createApi(core, randomBytes) {
-  const memory = core.wasmMemory();
+export function createApi(core, randomBytes, ready = () => {}) {
+  // The wasm memory, read once the wasm is there (the init entry makes the API before).
+  let wasmMemory;
+  const memoryOf = () => (wasmMemory ??= core.wasmMemory());
   /**
    * Copies `text` from UTF-16 unit `from` as UTF-8 into the wasm memory at `address`, at most
    * `capacity` bytes, for the core (see JsStorage::utf8): [units read, bytes written].
    */
   const encodeIntoMemory = (text, from, address, capacity) => {
-    const { read, written } = encoder.encodeInto(from === 0 ? text : text.slice(from), new Uint8Array(memory.buffer, address, capacity));
+    const { read, written } = encoder.encodeInto(from === 0 ? text : text.slice(from), new Uint8Array(memoryOf().buffer, address, capacity));
     return [read, written];
   };
   // What the adapter-backed core calls back into (see JsStorage in src/wasm/js_storage.rs).
@@ -72,6 +76,7 @@ export function createApi(core, randomBytes) {
       } catch (error) {
         throw invalid(`options.storage cannot be read: ${messageOf(error)}`, error);
       }
+      ready();
       if (isThenable(storage)) {
         throw invalid('options.storage is a Promise, not a StorageAdapter: FileStorage.open() and ' +
           'IndexedDbStorage.open() must be awaited (new EventStore({ storage: await FileStorage.open(dir) }))');
@@ -200,7 +205,7 @@ export function createApi(core, randomBytes) {
       if (view === undefined || view.byteLength < length) {
         const capacity = Math.max(length, view?.length ?? 0, 4096);
         const address = core.input_buffer(capacity); // may grow the memory: read its buffer after
-        view = new Uint8Array(memory.buffer, address, capacity);
+        view = new Uint8Array(memoryOf().buffer, address, capacity);
         this.#input = view;
       }
       view.set(out.array.subarray(0, length));

@@ -10,3 +10,13 @@ export async function inAPage(): Promise<number | null> {
 
 // As the README calls it: no argument (the web entry's classes are used).
 export const cases: ConformanceCase[] = createConformanceCases();
+
+// The init entry: the same classes, and init() from a URL, bytes or nothing.
+import { init, EventStore as InitStore } from 'wasm-event-store/init';
+export async function explicit(bytes: Uint8Array): Promise<InitStore> {
+  await init('/assets/wasm_event_store_bg.wasm');
+  await init(new URL('https://example.com/x.wasm'));
+  await init(bytes);
+  await init();
+  return new InitStore();
+}

@@ -1,0 +1,55 @@
+// Browser entry without top-level await: for bundlers that have none, and for apps that must
+// catch a failed wasm load (an offline-first app started without a cached .wasm). Nothing works
+// until `await init()`; wasm-event-store/web is this entry with the init() done for you.
+import initWasm, * as core from './wasm/web/wasm_event_store.js';
+import { createApi, EventStoreError, EventStoreConflictError, IndexedDbStorage } from './lib/browser.mjs';
+
+let loaded = false;
+let loading;
+
+function ready() {
+  if (!loaded) {
+    throw new EventStoreError('NOT_INITIALIZED', 'wasm-event-store is not initialised yet: await init() from ' +
+      "'wasm-event-store/init' before making a store (or import 'wasm-event-store/web', which does it itself)");
+  }
+}
+
+const api = createApi(core, (n) => globalThis.crypto.getRandomValues(new Uint8Array(n)), ready);
+
+/** The rejection of a failed load, naming what was tried and, in Node, the entry to use. */
+function notLoaded(error, input) {
+  const what = input === undefined ? 'the .wasm next to this module' : typeof input === 'string' || input instanceof URL ? String(input) : 'the given module';
+  const inNode = typeof globalThis.process?.versions?.node === 'string'
+    ? "; this is the browser entry: in Node, import 'wasm-event-store' or 'wasm-event-store/node'"
+    : '';
+  let reason;
+  try {
+    reason = error?.message ?? String(error);
+  } catch {
+    reason = 'an unprintable error';
+  }
+  return new EventStoreError('NOT_INITIALIZED', `cannot load wasm-event-store's wasm from ${what}: ${reason}${inNode}`, { cause: error });
+}
+
+/**
+ * Loads and instantiates the wasm from `input` (a URL or a path string, a URL, a Response, the
+ * bytes, or a compiled WebAssembly.Module; by default the .wasm next to this module). Resolves
+ * once stores can be made; rejects with an EventStoreError with code 'NOT_INITIALIZED' that the
+ * app can catch. After a success it resolves at once; after a failure it may be called again.
+ */
+export function init(input) {
+  if (loaded) return Promise.resolve();
+  loading ??= (async () => {
+    try {
+      await initWasm({ module_or_path: input ?? new URL('./wasm/web/wasm_event_store_bg.wasm', import.meta.url) });
+      loaded = true;
+    } catch (error) {
+      loading = undefined;
+      throw notLoaded(error, input);
+    }
+  })();
+  return loading;
+}
+
+export const { EventStore } = api;
+export { EventStoreError, EventStoreConflictError, IndexedDbStorage };

@@ -1,0 +1,10 @@
+export * from './index';
+
+/**
+ * Loads and instantiates the wasm from `input` (a URL or a path string, a URL, a Response or a
+ * Promise of one, the bytes, or a compiled WebAssembly.Module; by default the .wasm next to the
+ * module, which `wasm-event-store/wasm` also names for bundlers). Rejects with an EventStoreError
+ * with code 'NOT_INITIALIZED' (a 404, offline without a cache); stores made before it resolves
+ * throw that too.
+ */
+export function init(input?: string | URL | ArrayBuffer | ArrayBufferView | object): Promise<void>;
