@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: setup setup-browser build demo test test-rust test-wasm test-js test-browser test-demo lint bench bench-smoke clean
+.PHONY: setup setup-browser build demo test test-rust test-wasm test-js test-browser test-bundlers test-demo lint bench bench-smoke clean
 
 ## Install what is missing (idempotent; quick when everything is there).
 setup:
@@ -26,7 +26,7 @@ test-demo: setup-browser build
 	./scripts/test-demo.sh
 
 ## Install what is missing, then run every test.
-test: setup setup-browser lint bench-smoke test-rust test-wasm test-js test-browser test-demo
+test: setup setup-browser lint bench-smoke test-rust test-wasm test-js test-browser test-bundlers test-demo
 
 lint:
 	cargo fmt --check
@@ -44,6 +44,10 @@ test-wasm:
 ## node:test suites against the packed tarball installed in a temporary folder (ESM and CJS).
 test-js: build
 	./scripts/test-packed.sh
+
+## The packed package built with Vite 8, webpack 5 and esbuild, each build run in Chromium.
+test-bundlers: setup-browser build
+	./scripts/test-bundlers.sh
 
 ## wasm-bindgen-test in headless Chromium, then the Playwright end-to-end tests of pkg/.
 test-browser: setup-browser build

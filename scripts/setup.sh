@@ -91,6 +91,11 @@ if [ "$want_browser" = 1 ]; then
     apt-get update
     DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver
   fi
+  # The bundlers tests/bundlers builds the package with (pinned in its package-lock.json).
+  if [ ! -d tests/bundlers/node_modules ] || [ tests/bundlers/package-lock.json -nt tests/bundlers/node_modules/.package-lock.json ]; then
+    say "installing the bundlers the bundler tests use"
+    (cd tests/bundlers && npm ci --no-audit --no-fund --loglevel=error)
+  fi
   # playwright-core for the browser end-to-end tests; it drives the Debian Chromium above and
   # downloads no browser of its own.
   if [ ! -d tests/browser/node_modules/playwright-core ] \
