@@ -310,7 +310,7 @@ function indexedDb() {
 }
 
 function wasmSize() {
-  const path = join(pkgDir, 'wasm', 'node', 'wasm_event_store_bg.wasm');
+  const path = join(pkgDir, 'wasm', 'web', 'wasm_event_store_bg.wasm');
   const bytes = readFileSync(path);
   return { raw: statSync(path).size, gzip: gzipSync(bytes, { level: 9 }).length };
 }

@@ -1,11 +1,10 @@
 'use strict';
 // Node entry (CommonJS). The ESM entry re-exports this module, so `import` and `require` in one
 // process share one set of classes and `instanceof` holds across them.
-const lib = require('./lib/node.cjs');
-const core = require('./wasm/node/wasm_event_store.js');
+const lib = require('./lib/node.cjs'); // the wasm is in it, instantiated as it loads
 const { randomFillSync } = require('node:crypto');
 
 module.exports = {
-  ...lib.createApi(core, (n) => randomFillSync(new Uint8Array(n))),
+  ...lib.createApi(lib.core, (n) => randomFillSync(new Uint8Array(n))),
   IndexedDbStorage: lib.IndexedDbStorage,
 };

@@ -1,6 +1,8 @@
 // The package as bundlers build it: the packed tarball installed into a copy of app/, built with
 // Vite 8, webpack 5 and esbuild the way the README's "Bundlers" section says, each build served
-// from a static server and run in Chromium. (Vite 7 with its configuration is the demo's build.)
+// from a static server and run in Chromium (Vite 7 with its configuration is the demo's build);
+// and a Node program bundled whole by esbuild and webpack, run from a folder where no file of
+// the package is, as a server bundle (Next.js) runs.
 //
 //   WES_TARBALL=pkg.tgz node --test tests/bundlers/   (scripts/test-bundlers.sh does it all)
 import { test, before, after } from 'node:test';
@@ -8,7 +10,7 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import webpack from 'webpack';
@@ -105,4 +107,43 @@ test("esbuild: the init entry and the .wasm's URL from wasm-event-store/wasm (lo
   assert.ok(readdirSync(dir).some((file) => file.endsWith('.wasm')), 'esbuild emitted the .wasm');
   page(dir, 'main.js');
   assert.deepEqual(await runInChromium('esbuild'), EXPECTED);
+});
+
+/** Runs a bundled Node program from its own folder (no node_modules there) and parses its line. */
+function runInNode(file) {
+  const child = spawnSync(process.execPath, [file], { cwd: join(file, '..'), encoding: 'utf8' });
+  assert.equal(child.status, 0, `${file}: ${child.stderr}`);
+  return JSON.parse(child.stdout);
+}
+
+test('a Node program bundled by esbuild carries the wasm with it', { timeout: 120_000 }, async () => {
+  const file = join(out, 'node-esbuild', 'app.mjs');
+  await esbuild.build({
+    entryPoints: [join(app, 'node-app.mjs')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile: file,
+    // A CommonJS package inside an ES module bundle needs require() for Node's own modules.
+    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+    logLevel: 'warning',
+  });
+  assert.deepEqual(readdirSync(join(out, 'node-esbuild')), ['app.mjs'], 'one file, nothing next to it');
+  assert.deepEqual(runInNode(file), EXPECTED);
+});
+
+test('a Node program bundled by webpack (target node) carries the wasm with it', { timeout: 120_000 }, async () => {
+  const dir = join(out, 'node-webpack');
+  const stats = await new Promise((resolve, reject) => {
+    webpack({
+      mode: 'production',
+      target: 'node20',
+      context: app,
+      entry: './node-app.mjs',
+      output: { path: dir, filename: 'app.cjs', clean: true },
+    }, (error, result) => (error ? reject(error) : resolve(result)));
+  });
+  assert.ok(!stats.hasErrors(), stats.toString({ all: false, errors: true }));
+  assert.deepEqual(runInNode(join(dir, 'app.cjs')), EXPECTED);
 });
