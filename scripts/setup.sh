@@ -94,7 +94,10 @@ if [ "$want_browser" = 1 ]; then
   # The bundlers tests/bundlers builds the package with (pinned in its package-lock.json).
   if [ ! -d tests/bundlers/node_modules ] || [ tests/bundlers/package-lock.json -nt tests/bundlers/node_modules/.package-lock.json ]; then
     say "installing the bundlers the bundler tests use"
-    (cd tests/bundlers && npm ci --no-audit --no-fund --loglevel=error)
+    # npm install, not npm ci: Vite 8 names an optional Windows-only dependency that the
+    # registry here does not serve, which npm ci refuses and npm install skips (the lock
+    # stays as it is).
+    (cd tests/bundlers && npm install --no-audit --no-fund --loglevel=error)
   fi
   # playwright-core for the browser end-to-end tests; it drives the Debian Chromium above and
   # downloads no browser of its own.
