@@ -45,7 +45,7 @@ test-wasm:
 test-js: build
 	./scripts/test-packed.sh
 
-## The packed package built with Vite 8, webpack 5 and esbuild, each build run in Chromium.
+## The packed package built with Vite 8, webpack 5, esbuild, Rollup and Next.js 16 (browser builds run in Chromium).
 test-bundlers: setup-browser build
 	./scripts/test-bundlers.sh
 

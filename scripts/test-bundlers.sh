@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds a small app against the packed package with Vite 8, webpack 5 and esbuild, as the
+# Builds a small app against the packed package with Vite 8, webpack 5, esbuild, Rollup and Next.js, as the
 # README's Bundlers section says, and runs each build in headless Chromium (tests/bundlers/).
 # Assumes pkg/ is built and Chromium and the browser tests' dependencies are installed
 # (./scripts/setup.sh --browser installs them, the bundlers included).

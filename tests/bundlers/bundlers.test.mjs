@@ -1,13 +1,13 @@
 // The package as bundlers build it: the packed tarball installed into a copy of app/, built with
-// Vite 8, webpack 5 and esbuild the way the README's "Bundlers" section says, each build served
+// Vite 8, webpack 5, esbuild and Rollup the way the README's "Bundlers" section says, each build served
 // from a static server and run in Chromium (Vite 7 with its configuration is the demo's build);
 // and a Node program bundled whole by esbuild and webpack, run from a folder where no file of
-// the package is, as a server bundle (Next.js) runs.
+// the package is, as a server bundle runs; and a Next.js 16 page prerendered by `next build`.
 //
 //   WES_TARBALL=pkg.tgz node --test tests/bundlers/   (scripts/test-bundlers.sh does it all)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -15,6 +15,9 @@ import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import webpack from 'webpack';
 import { build as viteBuild } from 'vite';
+import { rollup } from 'rollup';
+import { nodeResolve } from '@rollup/plugin-node-resolve';
+import url from '@rollup/plugin-url';
 import { launchChromium } from '../browser/harness.mjs';
 import { startServer } from '../browser/server.mjs';
 
@@ -109,6 +112,24 @@ test("esbuild: the init entry and the .wasm's URL from wasm-event-store/wasm (lo
   assert.deepEqual(await runInChromium('esbuild'), EXPECTED);
 });
 
+test('Rollup: the init entry and the .wasm as an emitted asset (nodeResolve browser, plugin-url)', { timeout: 120_000 }, async () => {
+  const dir = join(out, 'rollup');
+  const bundle = await rollup({
+    input: join(app, 'explicit-init.js'),
+    plugins: [
+      nodeResolve({ browser: true }),
+      // limit 0: always emit the file and give its URL, never inline it.
+      url({ include: ['**/*.wasm'], limit: 0, fileName: '[name]-[hash][extname]' }),
+    ],
+    onwarn: (warning, warn) => { if (warning.code !== 'CIRCULAR_DEPENDENCY') warn(warning); },
+  });
+  await bundle.write({ file: join(dir, 'main.js'), format: 'es' });
+  await bundle.close();
+  assert.ok(readdirSync(dir).some((file) => file.endsWith('.wasm')), 'Rollup emitted the .wasm');
+  page(dir, 'main.js');
+  assert.deepEqual(await runInChromium('rollup'), EXPECTED);
+});
+
 /** Runs a bundled Node program from its own folder (no node_modules there) and parses its line. */
 function runInNode(file) {
   const child = spawnSync(process.execPath, [file], { cwd: join(file, '..'), encoding: 'utf8' });
@@ -146,4 +167,21 @@ test('a Node program bundled by webpack (target node) carries the wasm with it',
   });
   assert.ok(!stats.hasErrors(), stats.toString({ all: false, errors: true }));
   assert.deepEqual(runInNode(join(dir, 'app.cjs')), EXPECTED);
+});
+
+test('Next.js 16: a page prerendered at build time (the Node entry inside its server bundle)', { timeout: 300_000 }, () => {
+  // Its own project folder: Next resolves next, react and react-dom from the project, so they
+  // are installed there, at the versions tests/bundlers/package.json pins (from npm's cache).
+  const pinned = JSON.parse(readFileSync(join(here, 'package.json'), 'utf8')).devDependencies;
+  const project = join(work, 'next-app');
+  cpSync(join(here, 'next-app'), project, { recursive: true });
+  writeFileSync(join(project, 'package.json'), '{ "name": "next-app", "private": true, "version": "0.0.0" }\n');
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball,
+    ...['next', 'react', 'react-dom'].map((name) => `${name}@${pinned[name]}`)], { cwd: project, stdio: 'inherit' });
+  const build = spawnSync(process.execPath, [join(project, 'node_modules', 'next', 'dist', 'bin', 'next'), 'build'], {
+    cwd: project, encoding: 'utf8', env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
+  });
+  assert.equal(build.status, 0, `next build failed:\n${build.stdout}\n${build.stderr}`);
+  const html = readFileSync(join(project, '.next', 'server', 'app', 'index.html'), 'utf8');
+  assert.match(html, /<p id="result">0:apple<\/p>/);
 });
