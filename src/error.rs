@@ -46,20 +46,43 @@ error_codes! {
 /// An allocation the memory could not satisfy: `what` needed `bytes` more. Every buffer that
 /// input can grow is reserved with `try_reserve` before anything changes, so this is an error
 /// value that leaves the store as it was, not a trap that would leave the wasm instance broken.
+/// `one_string`: the limit met was not the wasm memory but the longest string JS can make.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutOfMemory {
     pub what: &'static str,
     pub bytes: usize,
+    pub one_string: bool,
 }
 
 impl OutOfMemory {
     pub fn new(what: &'static str, bytes: usize) -> Self {
-        OutOfMemory { what, bytes }
+        OutOfMemory {
+            what,
+            bytes,
+            one_string: false,
+        }
+    }
+
+    /// `what` is more text than one JS string holds.
+    pub fn too_long_for_a_string(what: &'static str) -> Self {
+        OutOfMemory {
+            what,
+            bytes: 0,
+            one_string: true,
+        }
     }
 }
 
 impl std::fmt::Display for OutOfMemory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.one_string {
+            return write!(
+                f,
+                "out of memory: {} are more text than one JS string holds; nothing was \
+                 changed: load them in parts with fromVersion",
+                self.what
+            );
+        }
         write!(
             f,
             "out of memory: {} needed {} more bytes than the wasm memory (at most 4 GiB) could \

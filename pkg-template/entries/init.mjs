@@ -2,10 +2,10 @@
 // catch a failed wasm load (an offline-first app started without a cached .wasm). Nothing works
 // until `await init()`; wasm-event-store/web is this entry with the init() done for you.
 import initWasm, * as core from './wasm/web/wasm_event_store.js';
-import { createApi, EventStoreError, EventStoreConflictError, IndexedDbStorage } from './lib/browser.mjs';
+import { createApi, EventStoreError, EventStoreConflictError, IndexedDbStorage, messageOf } from './lib/browser.mjs';
 
 let loaded = false;
-let loading;
+let loading; // { input, promise } of the load in flight
 
 function ready() {
   if (!loaded) {
@@ -22,13 +22,7 @@ function notLoaded(error, input) {
   const inNode = typeof globalThis.process?.versions?.node === 'string'
     ? "; this is the browser entry: in Node, import 'wasm-event-store' or 'wasm-event-store/node'"
     : '';
-  let reason;
-  try {
-    reason = error?.message ?? String(error);
-  } catch {
-    reason = 'an unprintable error';
-  }
-  return new EventStoreError('NOT_INITIALIZED', `cannot load wasm-event-store's wasm from ${what}: ${reason}${inNode}`, { cause: error });
+  return new EventStoreError('NOT_INITIALIZED', `cannot load wasm-event-store's wasm from ${what}: ${messageOf(error)}${inNode}`, { cause: error });
 }
 
 /**
@@ -36,19 +30,26 @@ function notLoaded(error, input) {
  * bytes, or a compiled WebAssembly.Module; by default the .wasm next to this module). Resolves
  * once stores can be made; rejects with an EventStoreError with code 'NOT_INITIALIZED' that the
  * app can catch. After a success it resolves at once; after a failure it may be called again.
+ * A call while another load is in flight waits for it, and tries its own input if that fails.
  */
 export function init(input) {
   if (loaded) return Promise.resolve();
-  loading ??= (async () => {
+  if (loading !== undefined) {
+    return input === loading.input ? loading.promise : loading.promise.then(() => undefined, () => init(input));
+  }
+  const promise = (async () => {
+    await undefined; // `loading` is set before anything here can fail
     try {
       await initWasm({ module_or_path: input ?? new URL('./wasm/web/wasm_event_store_bg.wasm', import.meta.url) });
       loaded = true;
     } catch (error) {
-      loading = undefined;
       throw notLoaded(error, input);
+    } finally {
+      loading = undefined;
     }
   })();
-  return loading;
+  loading = { input, promise };
+  return promise;
 }
 
 export const { EventStore } = api;

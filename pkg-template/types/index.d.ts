@@ -15,11 +15,15 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
  * change (a Date becomes a string) becomes `never`, so a value with such a member does not
  * type-check.
  */
-export type Json<T> = T extends string | number | boolean | null
-  ? T
-  : T extends bigint | symbol | Function | Date | undefined | Map<unknown, unknown> | Set<unknown>
-    ? never
-    : { [K in keyof T]: Json<T[K]> };
+export type Json<T> = unknown extends T
+  ? JsonValue // unknown (or any): what JSON carries
+  : [T] extends [JsonValue]
+    ? T // already JSON (and JsonValue itself, which recursing into would never end)
+    : T extends string | number | boolean | null
+      ? T
+      : T extends bigint | symbol | Function | Date | undefined | Map<unknown, unknown> | Set<unknown>
+        ? never
+        : { [K in keyof T]: Json<T[K]> };
 
 /** The envelope members every appended event may carry, whatever its type. */
 export interface EventEnvelopeInput {
@@ -47,7 +51,13 @@ export interface EventInput extends EventEnvelopeInput {
   data?: JsonValue;
 }
 
-/** An event of type `E` as appendEvents takes it: its data checked to be JSON, and the envelope. */
+/**
+ * An event of type `E` as appendEvents takes it: its data checked to be JSON, and the envelope.
+ * A generic helper over stores takes `AppendedEvent<E>` (an `E` is not one until checked):
+ * `function save<E extends EventShape>(store: EventStore<E>, event: AppendedEvent<E>)`.
+ * The default store (no type parameter) takes `data` typed as JsonValue: a value whose type is
+ * an interface (which has no index signature) needs a typed store, `EventStore<YourEvents>`.
+ */
 export type AppendedEvent<E extends EventShape> = [EventInput] extends [E]
   ? EventInput // the default: data is already a JsonValue
   : E extends EventShape

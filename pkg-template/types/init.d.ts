@@ -7,4 +7,14 @@ export * from './index';
  * with code 'NOT_INITIALIZED' (a 404, offline without a cache); stores made before it resolves
  * throw that too.
  */
-export function init(input?: string | URL | ArrayBuffer | ArrayBufferView | object): Promise<void>;
+export function init(input?: WasmSource): Promise<void>;
+
+/** Where init() takes the wasm from. */
+export type WasmSource =
+  | string
+  | URL
+  | ArrayBuffer
+  | ArrayBufferView
+  | WebAssembly.Module
+  | { arrayBuffer(): Promise<ArrayBuffer> } // a Response
+  | PromiseLike<{ arrayBuffer(): Promise<ArrayBuffer> }>;

@@ -177,12 +177,14 @@ impl Storage for JsStorage {
         let versions = Reflect::get_u32(&read, 1)
             .ok()
             .and_then(|v| v.dyn_into::<js_sys::Float64Array>().ok());
-        if let Some(why) = Reflect::get_u32(&read, 3).ok().and_then(|p| p.as_string()) {
+        if Reflect::get_u32(&read, 3)
+            .ok()
+            .is_some_and(|p| p.is_string())
+        {
             // The payloads are more text than one JS string holds (see readRecords).
-            return Err(StorageFailure::out_of_memory(OutOfMemory::new(
-                "the loaded payloads (more than one JS string holds: load in parts)",
-                why.len(),
-            )));
+            return Err(StorageFailure::out_of_memory(
+                OutOfMemory::too_long_for_a_string("the loaded payloads"),
+            ));
         }
         let (Some(text), Some(versions)) = (text, versions) else {
             sink.reject("load()'s answer could not be read");

@@ -37,24 +37,38 @@ function unfaithful(value) {
   return new Unfaithful(`is ${describe(value)}, which JSON cannot carry faithfully (only plain objects, arrays, finite numbers, strings, booleans and null)`);
 }
 
-/** `error` with `key` added to its path; anything else thrown while reading becomes one. */
+/** What was thrown while reading, as an Unfaithful: itself, or "cannot be read" with it as cause. */
+function asUnfaithful(error) {
+  return isUnfaithful(error) ? error : new Unfaithful(`cannot be read: ${messageOf(error)}`, error);
+}
+
+/** `error` with `key` added to its path. */
 function within(error, key) {
-  const problem = isUnfaithful(error) ? error : new Unfaithful(`cannot be read: ${messageOf(error)}`, error);
+  const problem = asUnfaithful(error);
   problem.path.push(key);
   return problem;
 }
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-// Paths longer than this are shortened in messages (a cycle makes a path of 1,000 keys).
-const SHOWN_KEYS = 12;
+// Paths longer than this are shortened in messages (a cycle makes a path of 1,000 keys): the
+// first HEAD_KEYS and the last TAIL_KEYS are shown. Keys longer than KEY_CHARS are cut too.
+const HEAD_KEYS = 8;
+const TAIL_KEYS = 4;
+const KEY_CHARS = 40;
 
 /** `events[2].data.order.lines[0]["unit price"]`, from the keys innermost first. */
 function pathText(index, innermostFirst) {
   const keys = innermostFirst.slice().reverse();
-  const segment = (key) => (typeof key === 'number' ? `[${key}]`
-    : IDENTIFIER.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`);
-  const shown = keys.length <= SHOWN_KEYS ? keys.map(segment)
-    : [...keys.slice(0, 8).map(segment), `…(${keys.length - 12} more)…`, ...keys.slice(-4).map(segment)];
+  const segment = (key) => {
+    if (typeof key === 'number') return `[${key}]`;
+    const shown = key.length > KEY_CHARS ? `${key.slice(0, KEY_CHARS)}…` : key;
+    return IDENTIFIER.test(key) ? `.${shown}` : `[${JSON.stringify(shown)}]`;
+  };
+  const shown = keys.length <= HEAD_KEYS + TAIL_KEYS ? keys.map(segment) : [
+    ...keys.slice(0, HEAD_KEYS).map(segment),
+    `…(${keys.length - HEAD_KEYS - TAIL_KEYS} more)…`,
+    ...keys.slice(-TAIL_KEYS).map(segment),
+  ];
   return `events[${index}]${shown.join('')}`;
 }
 
@@ -286,8 +300,8 @@ export function encodeEvents(events, out) {
     if (!Array.isArray(events)) {
       throw new Unfaithful(`must be an array of events, got ${describe(events)}`);
     }
+    const length = lengthOf(events); // a proxy's length may throw: that is "events", no index
     index = 0;
-    const length = lengthOf(events);
     writeByte(out, 0x5b); // [
     for (; index < length; index++) {
       const event = events[index];
@@ -298,7 +312,7 @@ export function encodeEvents(events, out) {
     writeByte(out, 0x5d); // ]
   } catch (error) {
     // Throwing getters, hostile proxies, nesting too deep for the stack: "cannot be read".
-    const problem = isUnfaithful(error) ? error : new Unfaithful(`cannot be read: ${messageOf(error)}`, error);
+    const problem = asUnfaithful(error);
     const where = index >= 0 ? pathText(index, problem.path) : 'events';
     throw invalid(`${where} ${problem.problem}`, problem.cause);
   }

@@ -32,3 +32,20 @@ test('wasm-event-store/init: nothing works before init(), a failed init() reject
   assert.equal(await store.appendEvents('a', -1, [{ type: 'A', data: { n: 1 } }]), 0);
   assert.deepEqual((await store.loadEvents('a')).map((e) => e.data), [{ n: 1 }]);
 });
+
+test('wasm-event-store/init: a second init() with another input during a failing one tries its own', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const script = `
+    import { init, EventStore } from 'wasm-event-store/init';
+    import { readFileSync } from 'node:fs';
+    import { createRequire } from 'node:module';
+    const bytes = readFileSync(createRequire(import.meta.url).resolve('wasm-event-store/wasm'));
+    const bad = init(new URL('file:///nonexistent.wasm')).then(() => 'loaded', (error) => error.code);
+    const good = init(bytes).then(() => 'loaded', (error) => error.code);
+    const results = await Promise.all([bad, good]);
+    console.log(JSON.stringify([...results, await new EventStore().appendEvents('a', -1, [{ type: 'A' }])]));
+  `;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(child.status, 0, child.stderr);
+  assert.deepEqual(JSON.parse(child.stdout), ['NOT_INITIALIZED', 'loaded', 0]);
+});

@@ -251,3 +251,17 @@ export const made = new EventStoreError('STORAGE', 'disk full', { cause: new Err
 // @ts-expect-error the code comes first and must be a known code
 export const wrong = new EventStoreError('disk full');
 export const conflict = new EventStoreConflictError('a', 1, 2);
+
+// Event types whose data is JsonValue or unknown: JSON either way, and no endless recursion.
+type Loose = { type: 'Loose'; data: JsonValue } | { type: 'Any'; data: unknown } | { type: 'Rec'; data: { p: Record<string, JsonValue> } };
+export async function loose(store: EventStore<Loose>): Promise<void> {
+  await store.appendEvents('l', -1, [{ type: 'Loose', data: { a: [1, null] } }, { type: 'Any', data: null }, { type: 'Rec', data: { p: { x: 1 } } }]);
+  // @ts-expect-error unknown data is JSON data: a bigint is not
+  await store.appendEvents('l', -1, [{ type: 'Any', data: 5n }]);
+}
+
+// A generic helper over typed stores takes AppendedEvent<E>.
+import type { AppendedEvent, EventShape } from 'wasm-event-store';
+export function save<E extends EventShape>(store: EventStore<E>, event: AppendedEvent<E>): Promise<number | null> {
+  return store.appendEvents('g', -1, [event]);
+}

@@ -20,3 +20,7 @@ export async function explicit(bytes: Uint8Array): Promise<InitStore> {
   await init();
   return new InitStore();
 }
+
+// The .wasm's URL for init(), as a bundler that emits it gives it.
+import wasmUrl from 'wasm-event-store/wasm';
+export const loadFromTheBundle = (): Promise<void> => init(wasmUrl);
