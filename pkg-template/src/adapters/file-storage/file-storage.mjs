@@ -62,6 +62,8 @@ export class FileStorage {
   #directory;
   #logPath;
   #handle;
+  // What tells the open log from another file at its path (see identityOf in files.mjs).
+  #logIdentity;
   #lock;
   #key;
   #recovery;
@@ -83,6 +85,7 @@ export class FileStorage {
     this.#directory = state.directory;
     this.#logPath = state.logPath;
     this.#handle = state.handle;
+    this.#logIdentity = state.identity;
     this.#lock = state.lock;
     this.#key = state.key;
     this.#index = state.index;
@@ -290,7 +293,7 @@ export class FileStorage {
     let locked;
     let placed;
     try {
-      [locked, placed] = await Promise.all([stillHolds(this.#lock), stillAt(this.#handle, this.#logPath)]);
+      [locked, placed] = await Promise.all([stillHolds(this.#lock), stillAt(this.#logPath, this.#logIdentity, this.#handle)]);
     } catch (error) {
       // Could not tell. Before the write, this group fails and the storage goes on; after it,
       // the frame is in the log but not in the index, so nothing more may be written.

@@ -1,5 +1,6 @@
 // File helpers of FileStorage: whole reads and writes, a windowed sequential reader, directory
 // syncs, and the error every FileStorage failure is made with.
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 
 import { EventStoreError } from '../../core/errors.mjs';
@@ -8,6 +9,34 @@ export const READ_CHUNK = 1024 * 1024;
 
 /** The errors that mean a path no longer leads to its file. */
 export const GONE = new Set(['ENOENT', 'ENOTDIR']);
+
+/**
+ * What tells a file from any other one at the same path, from a bigint stat: its device, inode
+ * and birth time (a file made again, even under a reused inode number, is born later). null
+ * where the file system reports no birth time: callers then compare contents instead.
+ */
+export function identityOf(stat, { unchanged = false } = {}) {
+  if (!(stat.birthtimeNs > 0n)) return null;
+  const file = `${stat.dev}:${stat.ino}:${stat.birthtimeNs}`;
+  // `unchanged`: for a file never written again (the LOCK), a rewrite in place counts as another.
+  return unchanged ? `${file}:${stat.mtimeNs}:${stat.size}` : file;
+}
+
+/**
+ * The identity of the file at `filePath` now (see identityOf), or undefined if the path leads
+ * to no file; other errors (EIO, EMFILE...) are thrown: they say nothing either way.
+ * Synchronous: a stat of a local file takes microseconds, and an await through libuv's thread
+ * pool took more than the stat itself (measured: the two checks around every group commit cost
+ * 28% of sequential FileStorage appends with fsp.stat).
+ */
+export function identityAt(filePath, options) {
+  try {
+    return identityOf(fs.statSync(filePath, { bigint: true }), options) ?? '';
+  } catch (error) {
+    if (GONE.has(error?.code)) return undefined;
+    throw error;
+  }
+}
 
 export async function writeFully(handle, buffer, position) {
   let offset = 0;

@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 
-import { failure, GONE } from './files.mjs';
+import { failure, GONE, identityAt, identityOf } from './files.mjs';
 
 const LOCK_NAME = 'LOCK';
 
@@ -117,6 +117,8 @@ export function inUse(directory, pid, how = '') {
  */
 export async function stillHolds(lock) {
   try {
+    // One stat where the file system tells files apart by birth time; else read what it holds.
+    if (lock.identity !== null) return identityAt(lock.path, { unchanged: true }) === lock.identity;
     return (await fsp.readFile(lock.path, 'utf8')) === lock.content;
   } catch (error) {
     if (GONE.has(error?.code)) return false;
@@ -188,7 +190,9 @@ export async function acquireLock(directory) {
   const content = lockContent();
   let staleLockPid = null;
   for (let attempt = 0; attempt < 50; attempt++) {
-    if (tryCreateLock(lockPath, content)) return { path: lockPath, content, staleLockPid };
+    if (tryCreateLock(lockPath, content)) {
+      return { path: lockPath, content, staleLockPid, identity: identityOf(fs.statSync(lockPath, { bigint: true }), { unchanged: true }) };
+    }
     const seen = readLock(lockPath);
     if (seen === null) continue; // removed meanwhile: try again
     const holder = parseLock(seen);

@@ -22,7 +22,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 
 import { crc32 } from './crc32.mjs';
-import { failure, GONE, readFully, Reader, READ_CHUNK, syncDirectory, writeFully } from './files.mjs';
+import { failure, GONE, identityAt, identityOf, readFully, Reader, READ_CHUNK, syncDirectory, writeFully } from './files.mjs';
 
 const LOG_NAME = 'events.log';
 const SIGNATURE = Buffer.from('WESLOG1\n', 'latin1');
@@ -206,18 +206,23 @@ async function moveTail(handle, directory, logPath, position, size) {
   return { tailFile: tailPath, discardedAt: position, discardedEvents: eventsIn(tail) };
 }
 
-/** Whether `logPath` still names the open log: not deleted, renamed or replaced, its directory there. */
-export async function stillAt(handle, logPath) {
-  let open;
-  let named;
+/**
+ * Whether `logPath` still names the open log, whose identity (see identityOf) is `identity`:
+ * not deleted, renamed or replaced, its directory still there. One stat of the path.
+ */
+export async function stillAt(logPath, identity, handle) {
   try {
-    [open, named] = await Promise.all([handle.stat({ bigint: true }), fsp.stat(logPath, { bigint: true })]);
+    const now = identityAt(logPath);
+    if (now === undefined) return false;
+    if (identity !== null) return now === identity;
+    // No birth times here: compare device and inode with the open file's, and its links.
+    const [open, named] = await Promise.all([handle.stat({ bigint: true }), fsp.stat(logPath, { bigint: true })]);
+    return open.nlink > 0n && open.dev === named.dev && open.ino === named.ino;
   } catch (error) {
     if (GONE.has(error?.code)) return false;
     // Could not tell (EIO, EMFILE...): this group fails, the storage is not given up on.
     throw failure(`cannot check that ${logPath} is still the open log: ${error.message}`, error);
   }
-  return open.nlink > 0n && open.dev === named.dev && open.ino === named.ino;
 }
 
 /** The error of a FileStorage whose log is no longer at its path. */
@@ -232,7 +237,7 @@ const NO_TAIL = Object.freeze({ discardedBytes: 0, discardedAt: null, discardedE
 
 /**
  * Opens (creating if needed) the log, checks every frame and moves a torn tail aside:
- * { handle, logPath, index, length, tail: { discardedBytes, discardedAt, discardedEvents, tailFile } }.
+ * { handle, logPath, identity, index, length, tail: { discardedBytes, discardedAt, discardedEvents, tailFile } }.
  */
 export async function openLog(directory) {
   const logPath = path.join(directory, LOG_NAME);
@@ -253,7 +258,9 @@ export async function openLog(directory) {
     handle = await fsp.open(logPath, 'r+');
   }
   try {
-    const { size } = await handle.stat();
+    const opened = await handle.stat({ bigint: true });
+    const identity = identityOf(opened);
+    const size = Number(opened.size);
     if (size < SIGNATURE.length) {
       // Only an empty file or a prefix of the signature can be (re)initialised: nothing to lose.
       const head = size === 0 ? Buffer.alloc(0) : await readFully(handle, 0, size);
@@ -262,7 +269,7 @@ export async function openLog(directory) {
       }
       await writeFully(handle, SIGNATURE, 0);
       await handle.sync();
-      return { handle, logPath, index: new Map(), length: SIGNATURE.length, tail: NO_TAIL };
+      return { handle, logPath, identity, index: new Map(), length: SIGNATURE.length, tail: NO_TAIL };
     }
     const head = await readFully(handle, 0, SIGNATURE.length);
     if (!head.equals(SIGNATURE)) {
@@ -288,7 +295,7 @@ export async function openLog(directory) {
     const tail = position < size
       ? { discardedBytes: size - position, ...(await moveTail(handle, directory, logPath, position, size)) }
       : NO_TAIL;
-    return { handle, logPath, index, length: position, tail };
+    return { handle, logPath, identity, index, length: position, tail };
   } catch (error) {
     await handle.close().catch(() => {});
     throw error;
