@@ -22,7 +22,7 @@ fn main() {
     let mut bytes = 0;
     for _ in 0..10 {
         for id in &ids {
-            if let Some(Ok(json)) = poll_once(store.load_events_json(id, -1)) {
+            if let Some(Ok(json)) = poll_once(store.load_events_json(id, -1, None)) {
                 bytes += json.len();
             }
         }

@@ -20,7 +20,7 @@ fn main() {
     let t = Instant::now();
     let mut c = 0;
     for id in &ids {
-        c += poll_once(s.load_events_json(id, -1))
+        c += poll_once(s.load_events_json(id, -1, None))
             .unwrap()
             .unwrap()
             .len();

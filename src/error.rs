@@ -79,7 +79,7 @@ impl std::fmt::Display for OutOfMemory {
             return write!(
                 f,
                 "out of memory: {} are more text than one JS string holds; nothing was \
-                 changed: load them in parts with fromVersion",
+                 changed: load them in parts, loadEvents(id, fromVersion, {{ limit }})",
                 self.what
             );
         }

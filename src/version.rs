@@ -18,6 +18,21 @@ pub fn expected_version(value: f64) -> Result<i64, String> {
     }
 }
 
+/// Checks a load's `limit` as the wrapper hands it over: -1 for none, else a positive integer.
+pub fn limit(value: f64) -> Result<Option<usize>, String> {
+    if value == -1.0 {
+        Ok(None)
+    } else if value.fract() == 0.0 && value >= 1.0 && value <= MAX_SAFE_INTEGER as f64 {
+        // Past usize (wasm32) it is more than any stream holds: all of them.
+        Ok(Some(usize::try_from(value as u64).unwrap_or(usize::MAX)))
+    } else {
+        Err(format!(
+            "options.limit must be a positive integer, got {}",
+            describe_number(value)
+        ))
+    }
+}
+
 /// Checks `fromVersion` (exclusive lower bound). Anything below 0 means "from the start", which is
 /// returned as -1. NaN, infinities and fractions are rejected.
 pub fn from_version(value: f64) -> Result<i64, String> {

@@ -29,7 +29,7 @@ fn append(store: &Store, id: &str, expected: i64, types: &[&str]) -> Result<Opti
 }
 
 fn load(store: &Store, id: &str, from: i64) -> Vec<Value> {
-    let json = poll_once(store.load_events_json(id, from))
+    let json = poll_once(store.load_events_json(id, from, None))
         .unwrap()
         .unwrap();
     serde_json::from_str(&json).unwrap()
@@ -148,13 +148,17 @@ fn load_from_version_is_exclusive() {
 fn load_returns_a_copy() {
     let s = store();
     append(&s, "a", -1, &["E0"]).unwrap();
-    let mut first = poll_once(s.load_events_json("a", -1)).unwrap().unwrap();
+    let mut first = poll_once(s.load_events_json("a", -1, None))
+        .unwrap()
+        .unwrap();
     // Each load is a fresh value the caller owns: changing one answer changes neither the store
     // nor the next answer.
     let original = first.clone();
     first.clear();
     first.push_str("[]");
-    let second = poll_once(s.load_events_json("a", -1)).unwrap().unwrap();
+    let second = poll_once(s.load_events_json("a", -1, None))
+        .unwrap()
+        .unwrap();
     assert_eq!(second, original);
     assert_eq!(versions_of(&load(&s, "a", -1)), [0]);
 }
@@ -242,7 +246,7 @@ fn invalid_arguments_change_nothing() {
         assert_eq!(error.code(), "INVALID_ARGUMENT");
     }
     assert!(matches!(
-        poll_once(s.load_events_json("", -1)).unwrap(),
+        poll_once(s.load_events_json("", -1, None)).unwrap(),
         Err(StoreError::InvalidArgument(_))
     ));
     assert_eq!(types_of(&load(&s, "a", -1)), ["E0"]);
@@ -256,4 +260,21 @@ fn stores_share_nothing() {
     assert_eq!(version(&two, "a"), None);
     assert_eq!(append(&two, "a", -1, &["F0"]), Ok(Some(0)));
     assert_eq!(types_of(&load(&one, "a", -1)), ["E0"]);
+}
+
+#[test]
+fn load_with_a_limit_takes_at_most_that_many_after_from_version() {
+    let s = store();
+    append(&s, "a", -1, &["E0", "E1", "E2", "E3", "E4"]).unwrap();
+    let limited = |from, limit| {
+        let json = poll_once(s.load_events_json("a", from, Some(limit)))
+            .unwrap()
+            .unwrap();
+        versions_of(&serde_json::from_str::<Vec<Value>>(&json).unwrap())
+    };
+    assert_eq!(limited(-1, 2), [0, 1]);
+    assert_eq!(limited(1, 2), [2, 3]);
+    assert_eq!(limited(3, 2), [4]);
+    assert_eq!(limited(4, 2), Vec::<i64>::new());
+    assert_eq!(limited(-1, usize::MAX), [0, 1, 2, 3, 4]);
 }

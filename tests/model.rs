@@ -208,7 +208,7 @@ where
             }
             Op::Load { stream, from } => {
                 let id = IDS[stream];
-                match poll_once(store.load_events_json(id, from)).unwrap() {
+                match poll_once(store.load_events_json(id, from, None)).unwrap() {
                     Ok(json) => {
                         let loaded: Vec<Value> = serde_json::from_str(&json).unwrap();
                         let all = model.get(id).map(Vec::as_slice).unwrap_or_default();
@@ -435,7 +435,7 @@ proptest! {
         let stored: Vec<Vec<Value>> = (0..2)
             .map(|stream| {
                 type Load<'s> = Pin<Box<dyn Future<Output = Result<String, StoreError<&'static str>>> + 's>>;
-                let load: Load<'_> = Box::pin(store.load_events_json(IDS[stream], -1));
+                let load: Load<'_> = Box::pin(store.load_events_json(IDS[stream], -1, None));
                 let json = run_all(vec![load]).remove(0).unwrap();
                 let events: Vec<Value> = serde_json::from_str(&json).unwrap();
                 events.into_iter().map(|e| e["data"].clone()).collect()

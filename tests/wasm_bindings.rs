@@ -24,12 +24,12 @@ fn append_load_and_version_round_trip() {
     assert_eq!(s.append("o", -1.0, ONE, 0.0).unwrap(), 0.0);
     assert_eq!(s.append("o", 0.0, "[]", 0.0).unwrap(), 0.0);
     assert_eq!(s.version("o").unwrap(), 0.0);
-    let loaded = JSON::parse(&s.load("o", -1.0).unwrap()).unwrap();
+    let loaded = JSON::parse(&s.load("o", -1.0, -1.0).unwrap()).unwrap();
     let first = Reflect::get_u32(&loaded, 0).unwrap();
     assert_eq!(get(&first, "type"), "OrderPlaced");
     assert_eq!(get(&first, "version"), 0.0);
     assert_eq!(get(&first, "occurredOn"), "1970-01-01T00:00:00.000Z");
-    assert_eq!(s.load("o", 0.0).unwrap(), "[]");
+    assert_eq!(s.load("o", 0.0, -1.0).unwrap(), "[]");
 }
 
 #[wasm_bindgen_test]
@@ -65,7 +65,7 @@ fn bad_numbers_and_batches_are_invalid_arguments_not_traps() {
         assert!(message.contains("expectedVersion"), "{message}");
     }
     for from in [f64::NAN, 0.5, f64::NEG_INFINITY] {
-        let error = s.load("o", from).unwrap_err();
+        let error = s.load("o", from, -1.0).unwrap_err();
         assert_eq!(get(&error, "code"), "INVALID_ARGUMENT");
     }
     for batch in ["", "{", "{}", "[null]", r#"[{"type":""}]"#] {

@@ -105,6 +105,11 @@ export interface StorageAdapter {
   append(aggregateId: string, expectedVersion: number, records: StoredRecord[]): AppendResult | Promise<AppendResult>;
 }
 
+export interface LoadOptions {
+  /** At most this many events (a positive integer); all when absent. */
+  limit?: number;
+}
+
 export interface EventStoreOptions {
   /** Where events are kept. Defaults to memory. */
   storage?: StorageAdapter;
@@ -122,8 +127,12 @@ export class EventStore<E extends EventShape = EventInput> {
    * Rejects with EventStoreConflictError on a version mismatch, EventStoreError otherwise.
    */
   appendEvents(aggregateId: string, expectedVersion: number, events: readonly AppendedEvent<E>[]): Promise<number | null>;
-  /** Events with version > fromVersion (all when omitted, null or a negative integer), oldest first. */
-  loadEvents(aggregateId: string, fromVersion?: number | null): Promise<RecordedEvent<E>[]>;
+  /**
+   * Events with version > fromVersion (all when omitted, null or a negative integer), oldest
+   * first; at most `options.limit` (a positive integer) of them: page through a long stream with
+   * the last version seen as the next fromVersion.
+   */
+  loadEvents(aggregateId: string, fromVersion?: number | null, options?: LoadOptions): Promise<RecordedEvent<E>[]>;
   /** The last event's version, or null if the stream does not exist. */
   getCurrentVersion(aggregateId: string): Promise<number | null>;
   /** Releases the wasm memory now instead of at garbage collection. Later calls reject with code 'FREED'. */

@@ -278,6 +278,8 @@ impl Storage for MemoryStorage {
         if first >= stream.len() {
             return Ok(());
         }
+        // The events this load takes: up to the stream's end, or the sink's limit.
+        let end = stream.len().min(first.saturating_add(sink.remaining()));
         // The chunk holding `first`, and where that event's text starts in it.
         let at = stream.chunks.partition_point(|c| c.end() <= first);
         let chunks = stream.chunks.get(at..).unwrap_or_default();
@@ -291,14 +293,19 @@ impl Storage for MemoryStorage {
         let per_event = 170 + sink.aggregate_id_json_len();
         let text: usize = chunks
             .iter()
+            .take_while(|c| c.first < end)
             .enumerate()
-            .map(|(i, c)| c.text.len() - if i == 0 { start_of(c, skip) } else { 0 })
+            .map(|(i, c)| {
+                let from = if i == 0 { skip } else { 0 };
+                start_of(c, end.min(c.end()) - c.first) - start_of(c, from)
+            })
             .sum();
-        sink.reserve(text.saturating_add((stream.len() - first).saturating_mul(per_event)));
-        for (i, chunk) in chunks.iter().enumerate() {
+        sink.reserve(text.saturating_add((end - first).saturating_mul(per_event)));
+        for (i, chunk) in chunks.iter().take_while(|c| c.first < end).enumerate() {
             let from = if i == 0 { skip } else { 0 };
             let mut start = start_of(chunk, from);
-            let records = chunk.records.get(from..).unwrap_or_default();
+            let to = end.min(chunk.end()) - chunk.first;
+            let records = chunk.records.get(from..to).unwrap_or_default();
             for (version, record) in ((chunk.first + from) as i64..).zip(records) {
                 match chunk.event(start, record) {
                     Some(fields) => sink.push_fields(version, &fields),

@@ -34,6 +34,8 @@ pub struct RecordSink<'a> {
     corruption: Option<Corruption>,
     /// Set when the output could not grow; the load then stops and reports it.
     out_of_memory: Option<OutOfMemory>,
+    /// At most this many events are taken (usize::MAX: all); the records after are ignored.
+    limit: usize,
     times: IsoCache,
 }
 
@@ -50,8 +52,26 @@ impl<'a> RecordSink<'a> {
             count: 0,
             corruption: None,
             out_of_memory: None,
+            limit: usize::MAX,
             times: IsoCache::default(),
         }
+    }
+
+    /// Takes at most `limit` events (`loadEvents(id, from, { limit })`); storages may stop
+    /// feeding records once [`RecordSink::wants_more`] says no.
+    pub fn with_limit(mut self, limit: Option<usize>) -> Self {
+        self.limit = limit.unwrap_or(usize::MAX);
+        self
+    }
+
+    /// Whether more records are wanted: no problem met, and the limit not reached.
+    pub fn wants_more(&self) -> bool {
+        !self.is_corrupt() && self.count < self.limit
+    }
+
+    /// How many more events the sink takes at most.
+    pub fn remaining(&self) -> usize {
+        self.limit.saturating_sub(self.count)
     }
 
     /// A hint for how many bytes will follow, to size the output once. If the memory cannot
@@ -133,7 +153,8 @@ impl<'a> RecordSink<'a> {
     /// room for `bound` bytes of its JSON; if so, the separator before the event is written.
     /// Records the problem otherwise.
     fn accepts(&mut self, version: i64, bound: usize) -> bool {
-        if self.is_corrupt() {
+        // Past the limit a record is not looked at: it is not part of this load.
+        if !self.wants_more() {
             return false;
         }
         if version != self.next_version {

@@ -148,17 +148,18 @@ impl<S: Storage> EventStore<S> {
         })
     }
 
-    /// The events with version > `from_version` (any negative value: all), as a JSON array of
-    /// recorded events, oldest first.
+    /// The events with version > `from_version` (any negative value: all), at most `limit` of
+    /// them (`None`: all), as a JSON array of recorded events, oldest first.
     pub async fn load_events_json(
         &self,
         aggregate_id: &str,
         from_version: i64,
+        limit: Option<usize>,
     ) -> Result<String, S> {
         check_aggregate_id(aggregate_id)?;
         let after = from_version.max(-1);
         let _turn = self.turn(aggregate_id).await;
-        let mut sink = RecordSink::new(aggregate_id, after, !S::TRUSTED);
+        let mut sink = RecordSink::new(aggregate_id, after, !S::TRUSTED).with_limit(limit);
         self.storage
             .load(aggregate_id, after, &mut sink)
             .await

@@ -101,13 +101,16 @@ impl AdapterEventStore {
         })
     }
 
-    /// Resolves to the recorded events after `from_version` as JSON text (an array).
-    pub fn load(&self, aggregate_id: String, from_version: f64) -> Promise {
+    /// Resolves to the recorded events after `from_version` as JSON text (an array), at most
+    /// `limit` (-1: all). The adapter's load() is asked for all of them (its contract has no
+    /// limit); the core stops reading its answer at the limit.
+    pub fn load(&self, aggregate_id: String, from_version: f64, limit: f64) -> Promise {
         let inner = Rc::clone(&self.inner);
         into_promise(async move {
             let after = version::from_version(from_version).map_err(invalid)?;
+            let limit = version::limit(limit).map_err(invalid)?;
             inner
-                .load_events_json(&aggregate_id, after)
+                .load_events_json(&aggregate_id, after, limit)
                 .await
                 .map_err(to_js)
         })

@@ -209,7 +209,7 @@ impl Storage for JsStorage {
         }
         let payloads = bytes.split(|&byte| byte == 0);
         for (&version, payload) in versions.iter().zip(payloads) {
-            if sink.is_corrupt() {
+            if !sink.wants_more() {
                 break;
             }
             let version = version::expected_version(version).ok();

@@ -88,10 +88,16 @@ impl MemoryEventStore {
         .map(version_to_js)
     }
 
-    /// The recorded events after `from_version` as JSON text (an array).
-    pub fn load(&self, aggregate_id: &str, from_version: f64) -> Result<String, JsValue> {
+    /// The recorded events after `from_version` as JSON text (an array), at most `limit` (-1: all).
+    pub fn load(
+        &self,
+        aggregate_id: &str,
+        from_version: f64,
+        limit: f64,
+    ) -> Result<String, JsValue> {
         let after = version::from_version(from_version).map_err(invalid)?;
-        run(self.inner.load_events_json(aggregate_id, after))
+        let limit = version::limit(limit).map_err(invalid)?;
+        run(self.inner.load_events_json(aggregate_id, after, limit))
     }
 
     /// The stream's version, -1 for "no stream".

@@ -112,7 +112,7 @@ export function messageOf(error) {
 export function tooLongForAString(error) {
   if (!isStringTooLong(error)) return undefined;
   return new EventStoreError('OUT_OF_MEMORY', 'out of memory: the events asked for are too large for one JS string ' +
-    `(${messageOf(error)}); load them in parts with fromVersion`, { cause: error });
+    `(${messageOf(error)}); load them in parts: loadEvents(id, fromVersion, { limit })`, { cause: error });
 }
 
 /**

@@ -28,6 +28,23 @@ function checkAggregateId(aggregateId) {
   }
 }
 
+/** options.limit of a load as the core takes it: -1 for none; the core checks the rest. */
+function limitArgument(options) {
+  if (options === undefined || options === null) return -1;
+  if (typeof options !== 'object') throw invalid(`options must be an object, got ${describe(options)}`);
+  let limit;
+  try {
+    limit = options.limit;
+  } catch (error) {
+    throw invalid(`options.limit cannot be read: ${messageOf(error)}`, error);
+  }
+  if (limit === undefined) return -1;
+  if (typeof limit !== 'number' || limit === -1) {
+    throw invalid(`options.limit must be a positive integer, got ${describe(limit)}`);
+  }
+  return limit;
+}
+
 function fromVersionArgument(fromVersion) {
   if (fromVersion === undefined || fromVersion === null) return -1;
   if (typeof fromVersion !== 'number') {
@@ -127,14 +144,15 @@ export function createApi(core, randomBytes, ready = () => {}) {
       return version < 0 ? null : version;
     }
 
-    /** The events with version > fromVersion (all when omitted), oldest first. */
-    async loadEvents(aggregateId, fromVersion) {
+    /** The events with version > fromVersion (all when omitted), oldest first, at most options.limit. */
+    async loadEvents(aggregateId, fromVersion, options) {
       EventStore.#checkReceiver(this, 'loadEvents');
       checkAggregateId(aggregateId);
       const after = fromVersionArgument(fromVersion);
+      const limit = limitArgument(options);
       let json;
       try {
-        json = this.#live().load(aggregateId, after);
+        json = this.#live().load(aggregateId, after, limit);
         if (this.#suspends) json = await json;
       } catch (error) {
         throw fromCore(error, tooLongForAString);

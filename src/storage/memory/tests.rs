@@ -110,7 +110,15 @@ fn ready<F: std::future::Future>(future: F) -> F::Output {
 }
 
 fn loaded(storage: &MemoryStorage, after: i64) -> Vec<serde_json::Value> {
-    let mut sink = RecordSink::new("s", after, false);
+    loaded_at_most(storage, after, None)
+}
+
+fn loaded_at_most(
+    storage: &MemoryStorage,
+    after: i64,
+    limit: Option<usize>,
+) -> Vec<serde_json::Value> {
+    let mut sink = RecordSink::new("s", after, false).with_limit(limit);
     ready(storage.load("s", after, &mut sink)).unwrap();
     serde_json::from_str(&sink.finish().unwrap()).unwrap()
 }
@@ -156,6 +164,22 @@ fn streams_go_on_in_new_chunks_and_load_from_any_version() {
         for (event, expected) in tail.iter().zip(&all[skip..]) {
             assert_eq!(event, expected, "after {after}");
         }
+    }
+    // Limited loads across the chunks' boundaries take exactly the events asked for.
+    for (after, limit) in [
+        (-1, 1),
+        (2, 3),
+        (3, 2),
+        (5, 9_000),
+        ((total - 3) as i64, 10),
+    ] {
+        let skip = usize::try_from(after + 1).unwrap_or(0);
+        let expected = &all[skip..(skip + limit).min(total)];
+        assert_eq!(
+            loaded_at_most(&storage, after, Some(limit)),
+            expected,
+            "after {after}, limit {limit}"
+        );
     }
     assert_eq!(all[3]["data"].as_str().map(str::len), Some(CHUNK_TEXT / 3));
     assert_eq!(all[4]["data"], 1);
