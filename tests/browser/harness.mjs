@@ -50,14 +50,11 @@ export function useBrowser() {
 }
 
 /**
- * Opens `url` in a new page of `context` and waits for the package's browser entry (the page
- * sets window.wes = import('/pkg/web.mjs'), which settles after the wasm is instantiated).
- * Everything worth failing a test for is pushed to `problems`: uncaught errors, console errors
- * and warnings (wasm-bindgen warns there when .wasm is not served as application/wasm), failed
- * requests and HTTP errors.
+ * Pushes to `problems` everything of `page` worth failing a test for: uncaught errors, console
+ * errors and warnings (wasm-bindgen warns there when .wasm is not served as application/wasm),
+ * failed requests and HTTP errors. Returns the page.
  */
-export async function openPage(context, url, problems) {
-  const page = await context.newPage();
+export function watchPage(page, problems) {
   page.on('pageerror', (error) => problems.push(`uncaught in ${page.url()}: ${error.stack ?? error}`));
   page.on('console', (message) => {
     if (message.type() === 'error' || message.type() === 'warning') {
@@ -70,6 +67,16 @@ export async function openPage(context, url, problems) {
   page.on('response', (response) => {
     if (response.status() >= 400) problems.push(`HTTP ${response.status()} for ${response.url()}`);
   });
+  return page;
+}
+
+/**
+ * Opens `url` in a new page of `context` and waits for the package's browser entry (the page
+ * sets window.wes = import('/pkg/web.mjs'), which settles after the wasm is instantiated).
+ * Problems are collected in `problems` (see watchPage).
+ */
+export async function openPage(context, url, problems) {
+  const page = watchPage(await context.newPage(), problems);
   await page.goto(url);
   await waitForPackage(page);
   return page;

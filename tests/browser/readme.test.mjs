@@ -7,7 +7,7 @@ import { mkdtemp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launchChromium } from './harness.mjs';
+import { launchChromium, watchPage } from './harness.mjs';
 import { PKG_DIR, startServer } from './server.mjs';
 
 test("the README's quick-start page works from a static server", { timeout: 60_000 }, async () => {
@@ -23,14 +23,7 @@ test("the README's quick-start page works from a static server", { timeout: 60_0
   const problems = [];
   try {
     const context = await browser.newContext();
-    const tab = await context.newPage();
-    tab.on('pageerror', (error) => problems.push(`uncaught: ${error.stack ?? error}`));
-    tab.on('console', (message) => {
-      if (message.type() === 'error' || message.type() === 'warning') problems.push(`console.${message.type()}: ${message.text()}`);
-    });
-    tab.on('response', (response) => {
-      if (response.status() >= 400) problems.push(`HTTP ${response.status()} for ${response.url()}`);
-    });
+    const tab = watchPage(await context.newPage(), problems);
     const version = () => tab.evaluate(() => document.body.dataset.version);
     await tab.goto(`${server.url}/readme/`);
     await tab.waitForFunction(() => document.body.dataset.version === '-1');

@@ -18,7 +18,7 @@ import { build as viteBuild } from 'vite';
 import { rollup } from 'rollup';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import url from '@rollup/plugin-url';
-import { launchChromium } from '../browser/harness.mjs';
+import { launchChromium, watchPage } from '../browser/harness.mjs';
 import { startServer } from '../browser/server.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -49,14 +49,7 @@ async function runInChromium(name) {
   const context = await browser.newContext();
   const problems = [];
   try {
-    const page = await context.newPage();
-    page.on('pageerror', (error) => problems.push(`uncaught: ${error.stack ?? error}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error' || message.type() === 'warning') problems.push(`console.${message.type()}: ${message.text()}`);
-    });
-    page.on('response', (response) => {
-      if (response.status() >= 400) problems.push(`HTTP ${response.status()} for ${response.url()}`);
-    });
+    const page = watchPage(await context.newPage(), problems);
     await page.goto(`${server.url}/out/${name}/`);
     await page.waitForFunction(() => document.body.dataset.result !== undefined, undefined, { timeout: 20_000 });
     const result = JSON.parse(await page.evaluate(() => document.body.dataset.result));
