@@ -10,8 +10,8 @@ use wasm_bindgen_futures::future_to_promise;
 
 use super::adapter_values::Helpers;
 use super::convert::{
-    input_buffer, input_texts, internal, invalid, out_of_memory, release_input, seed, to_js,
-    version_to_js,
+    fits_a_js_string, input_buffer, input_texts, internal, invalid, out_of_memory, release_input,
+    seed, to_js, version_to_js,
 };
 use super::js_storage::JsStorage;
 use crate::error::OutOfMemory;
@@ -113,6 +113,11 @@ impl AdapterEventStore {
                 .load_events_json(&aggregate_id, after, limit)
                 .await
                 .map_err(to_js)
+                .and_then(|json| {
+                    // Made into a JS string in here (not by the caller's glue): check first.
+                    fits_a_js_string(&json, "the loaded events").map_err(out_of_memory)?;
+                    Ok(json)
+                })
         })
     }
 

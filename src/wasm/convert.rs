@@ -123,6 +123,21 @@ pub(crate) fn input_texts(
     Ok((text(0..json_length)?, text(json_length..length)?))
 }
 
+/// The longest string V8 makes, in UTF-16 units (2^29 - 24). Text of at most this many UTF-8
+/// bytes always fits (a unit never takes fewer bytes than one); longer text may not, and making
+/// a JS string of it from inside Rust (a future's result, a value serialised for JS) would throw
+/// through the wasm frames, so such text is refused first as out of memory.
+pub(crate) const MAX_JS_STRING: usize = (1 << 29) - 24;
+
+/// `text`, unless it is too long to be sure it fits one JS string (see [`MAX_JS_STRING`]).
+pub(crate) fn fits_a_js_string(text: &str, what: &'static str) -> Result<(), OutOfMemory> {
+    if text.len() <= MAX_JS_STRING {
+        Ok(())
+    } else {
+        Err(OutOfMemory::too_long_for_a_string(what))
+    }
+}
+
 /// The 32 bytes that seed a store's id generator.
 pub(crate) fn seed(bytes: &[u8]) -> Result<[u8; 32], JsValue> {
     bytes

@@ -12,6 +12,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use super::adapter_values::{AppendAnswer, Helpers, StoredRecord};
+use super::convert::fits_a_js_string;
 use super::storage_failure::{described, type_name, StorageFailure};
 use crate::error::OutOfMemory;
 use crate::json::json_string;
@@ -276,6 +277,11 @@ impl Storage for JsStorage {
                 payload: text.get(start..end).unwrap_or_default(),
             },
         ));
+        // Each payload becomes a JS string in here: one too long to be sure it fits is refused
+        // before any is made.
+        for record in &records {
+            fits_a_js_string(record.payload, "a payload").map_err(StorageFailure::out_of_memory)?;
+        }
         let records = serde_wasm_bindgen::to_value(&records).map_err(|error| {
             StorageFailure::contract(format!("the records could not be handed over: {error}"))
         })?;
