@@ -1,7 +1,6 @@
 //! `AdapterEventStore`: the store over a host-provided adapter, behind the JS `EventStore` class
 //! when `options.storage` is given. Every method returns a Promise; each clones an `Rc` of the
 //! core into the future it returns, so no call keeps `self` borrowed while JS runs.
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::Promise;
@@ -10,9 +9,9 @@ use wasm_bindgen_futures::future_to_promise;
 
 use super::adapter_values::Helpers;
 use super::convert::{
-    fits_a_js_string, input_buffer, input_texts, internal, invalid, out_of_memory, release_input,
-    seed, to_js, version_to_js,
+    fits_a_js_string, internal, invalid, out_of_memory, seed, to_js, version_to_js,
 };
+use super::input_buffer::InputBuffer;
 use super::js_storage::JsStorage;
 use crate::error::OutOfMemory;
 use crate::store::EventStore;
@@ -21,9 +20,9 @@ use crate::version;
 #[wasm_bindgen]
 pub struct AdapterEventStore {
     inner: Rc<EventStore<JsStorage>>,
-    /// Where the wrapper copies a batch's UTF-8 JSON before `append_input`. Borrowed only
-    /// inside synchronous method bodies, never by the futures they return.
-    input: RefCell<Vec<u8>>,
+    /// Where the wrapper copies a batch's UTF-8 JSON before `append_input`; the future an
+    /// append returns holds a copy, never a borrow of it.
+    input: InputBuffer,
 }
 
 fn into_promise<T: Into<JsValue>>(
@@ -49,19 +48,19 @@ impl AdapterEventStore {
         let storage = JsStorage::new(adapter, helpers).map_err(invalid)?;
         Ok(AdapterEventStore {
             inner: Rc::new(EventStore::new(storage, seed)),
-            input: RefCell::new(Vec::new()),
+            input: InputBuffer::default(),
         })
     }
 
     /// Makes the input buffer hold at least `capacity` bytes and returns its address in the wasm
-    /// memory (see [`input_buffer`]). Rejects with `OUT_OF_MEMORY` when the memory cannot give it.
+    /// memory. Rejects with `OUT_OF_MEMORY` when the memory cannot give it.
     pub fn input_buffer(&self, capacity: usize) -> Result<usize, JsValue> {
-        input_buffer(&mut self.input.borrow_mut(), capacity)
+        self.input.address(capacity)
     }
 
-    /// Frees the input buffer (see [`release_input`]); the wrapper's view of it is then stale.
+    /// Frees the input buffer; the wrapper's view of it is then stale.
     pub fn release_input(&self) {
-        release_input(&mut self.input.borrow_mut());
+        self.input.release();
     }
 
     /// Resolves to the new version (-1 for "no stream"). The batch's JSON and the aggregate id
@@ -74,18 +73,15 @@ impl AdapterEventStore {
         length: usize,
         now_ms: f64,
     ) -> Promise {
-        let texts = {
-            let input = self.input.borrow();
-            input_texts(&input, json_length, length).and_then(|(json, id)| {
-                let mut owned = String::new();
-                owned
-                    .try_reserve_exact(json.len() + id.len())
-                    .map_err(|_| out_of_memory(OutOfMemory::new("the batch's JSON", length)))?;
-                owned.push_str(json);
-                owned.push_str(id);
-                Ok(owned)
-            })
-        };
+        let texts = self.input.with_texts(json_length, length, |json, id| {
+            let mut owned = String::new();
+            owned
+                .try_reserve_exact(json.len() + id.len())
+                .map_err(|_| out_of_memory(OutOfMemory::new("the batch's JSON", length)))?;
+            owned.push_str(json);
+            owned.push_str(id);
+            Ok(owned)
+        });
         let inner = Rc::clone(&self.inner);
         into_promise(async move {
             let expected = version::expected_version(expected_version).map_err(invalid)?;

@@ -87,42 +87,6 @@ pub(crate) fn out_of_memory(error: OutOfMemory) -> JsValue {
     to_js(StoreError::<std::convert::Infallible>::OutOfMemory(error))
 }
 
-/// Makes `input` hold at least `capacity` bytes, fallibly, and returns its address in the wasm
-/// memory (valid until the buffer is grown again): where the wrapper copies a batch's UTF-8
-/// JSON and the aggregate id, with one native copy instead of wasm-bindgen's allocation (which
-/// traps when the memory is full) and per-character string copy.
-pub(crate) fn input_buffer(input: &mut Vec<u8>, capacity: usize) -> Result<usize, JsValue> {
-    if input.len() < capacity {
-        input
-            .try_reserve_exact(capacity - input.len())
-            .map_err(|_| out_of_memory(OutOfMemory::new("the batch's JSON", capacity)))?;
-        input.resize(capacity, 0);
-    }
-    Ok(input.as_mut_ptr() as usize)
-}
-
-/// Gives an input buffer's memory back (after a batch larger than the wrapper keeps buffers
-/// for): one huge append must not hold its size of the shared wasm memory until `free()`.
-pub(crate) fn release_input(input: &mut Vec<u8>) {
-    *input = Vec::new();
-}
-
-/// The batch's JSON and the aggregate id the wrapper wrote into an input buffer: the JSON in
-/// the first `json_length` bytes, then the id's UTF-8 up to byte `length`.
-pub(crate) fn input_texts(
-    input: &[u8],
-    json_length: usize,
-    length: usize,
-) -> Result<(&str, &str), JsValue> {
-    let text = |range: std::ops::Range<usize>| {
-        input
-            .get(range)
-            .and_then(|bytes| std::str::from_utf8(bytes).ok())
-            .ok_or_else(|| internal("the input buffer does not hold UTF-8 of that length"))
-    };
-    Ok((text(0..json_length)?, text(json_length..length)?))
-}
-
 /// The longest string V8 makes, in UTF-16 units (2^29 - 24). Text of at most this many UTF-8
 /// bytes always fits (a unit never takes fewer bytes than one); longer text may not, and making
 /// a JS string of it from inside Rust (a future's result, a value serialised for JS) would throw

@@ -1,14 +1,12 @@
 //! `MemoryEventStore`: the in-memory store behind the JS `EventStore` class when no storage is
 //! given. Its methods are synchronous (the memory storage never suspends, see
 //! [`crate::poll_once`]); the wrapper makes Promises of them.
-use std::cell::RefCell;
 use std::fmt;
 
 use wasm_bindgen::prelude::*;
 
-use super::convert::{
-    input_buffer, input_texts, internal, invalid, release_input, seed, to_js, version_to_js, Cause,
-};
+use super::convert::{internal, invalid, seed, to_js, version_to_js, Cause};
+use super::input_buffer::InputBuffer;
 use crate::error::StoreError;
 use crate::storage::MemoryStorage;
 use crate::store::{poll_once, EventStore};
@@ -28,8 +26,8 @@ fn run<T, E: fmt::Display + Cause>(
 pub struct MemoryEventStore {
     inner: EventStore<MemoryStorage>,
     /// Where the wrapper copies a batch's UTF-8 JSON (which it writes into a byte buffer of its
-    /// own) before `append_input`. Borrowed only inside the synchronous methods below.
-    input: RefCell<Vec<u8>>,
+    /// own) before `append_input`.
+    input: InputBuffer,
 }
 
 #[wasm_bindgen]
@@ -39,7 +37,7 @@ impl MemoryEventStore {
     pub fn new(seed_bytes: &[u8]) -> Result<MemoryEventStore, JsValue> {
         Ok(MemoryEventStore {
             inner: EventStore::new(MemoryStorage::new(), seed(seed_bytes)?),
-            input: RefCell::new(Vec::new()),
+            input: InputBuffer::default(),
         })
     }
 
@@ -59,14 +57,14 @@ impl MemoryEventStore {
     }
 
     /// Makes the input buffer hold at least `capacity` bytes and returns its address in the wasm
-    /// memory (see [`input_buffer`]). Rejects with `OUT_OF_MEMORY` when the memory cannot give it.
+    /// memory. Rejects with `OUT_OF_MEMORY` when the memory cannot give it.
     pub fn input_buffer(&self, capacity: usize) -> Result<usize, JsValue> {
-        input_buffer(&mut self.input.borrow_mut(), capacity)
+        self.input.address(capacity)
     }
 
-    /// Frees the input buffer (see [`release_input`]); the wrapper's view of it is then stale.
+    /// Frees the input buffer; the wrapper's view of it is then stale.
     pub fn release_input(&self) {
-        release_input(&mut self.input.borrow_mut());
+        self.input.release();
     }
 
     /// `append`, with its text arguments in the input buffer: the batch's JSON in the first
@@ -80,12 +78,13 @@ impl MemoryEventStore {
         now_ms: f64,
     ) -> Result<f64, JsValue> {
         let expected = version::expected_version(expected_version).map_err(invalid)?;
-        let input = self.input.borrow();
-        let (events_json, aggregate_id) = input_texts(&input, json_length, length)?;
-        run(self
-            .inner
-            .append_events(aggregate_id, expected, events_json, now_ms as i64))
-        .map(version_to_js)
+        self.input
+            .with_texts(json_length, length, |events_json, aggregate_id| {
+                run(self
+                    .inner
+                    .append_events(aggregate_id, expected, events_json, now_ms as i64))
+            })
+            .map(version_to_js)
     }
 
     /// The recorded events after `from_version` as JSON text (an array), at most `limit` (-1: all).

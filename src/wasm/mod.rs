@@ -1,5 +1,5 @@
 //! The `#[wasm_bindgen]` layer: converts arguments and errors, nothing else. One file per
-//! exported class (`memory_store`, `adapter_store`), the conversions they share (`convert`), and
+//! exported class (`memory_store`, `adapter_store`), what they share (`convert`, `input_buffer`), and
 //! the host adapter they wrap (`js_storage`, with `adapter_values` and `storage_failure`).
 //!
 //! No exported method keeps `self` borrowed while JS runs, so concurrent calls from JS can never
@@ -11,6 +11,7 @@ mod adapter_values;
 #[cfg(not(target_feature = "atomics"))]
 mod alloc;
 mod convert;
+mod input_buffer;
 mod js_storage;
 mod memory_store;
 mod storage_failure;

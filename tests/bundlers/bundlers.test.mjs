@@ -60,6 +60,14 @@ async function runInChromium(name) {
   }
 }
 
+/** A production webpack build of `config`, failing the test on any error it reports. */
+async function runWebpack(config) {
+  const stats = await new Promise((resolve, reject) => {
+    webpack({ mode: 'production', ...config }, (error, result) => (error ? reject(error) : resolve(result)));
+  });
+  assert.ok(!stats.hasErrors(), stats.toString({ all: false, errors: true }));
+}
+
 const EXPECTED = { appended: 0, conflict: 0, loaded: ['apple'] };
 
 function page(dir, script, type = 'module') {
@@ -74,15 +82,11 @@ test('Vite 8: the zero-config import, no configuration', { timeout: 120_000 }, a
 
 test('webpack 5: the zero-config import, no configuration beyond entry and output', { timeout: 120_000 }, async () => {
   const dir = join(out, 'webpack');
-  const stats = await new Promise((resolve, reject) => {
-    webpack({
-      mode: 'production',
-      context: app,
-      entry: './zero-config.js',
-      output: { path: dir, filename: 'main.js', publicPath: 'auto', clean: true },
-    }, (error, result) => (error ? reject(error) : resolve(result)));
+  await runWebpack({
+    context: app,
+    entry: './zero-config.js',
+    output: { path: dir, filename: 'main.js', publicPath: 'auto', clean: true },
   });
-  assert.ok(!stats.hasErrors(), stats.toString({ all: false, errors: true }));
   assert.ok(readdirSync(dir).some((file) => file.endsWith('.wasm')), 'webpack emitted the .wasm');
   page(dir, 'main.js', 'text/javascript');
   assert.deepEqual(await runInChromium('webpack'), EXPECTED);
@@ -149,16 +153,12 @@ test('a Node program bundled by esbuild carries the wasm with it', { timeout: 12
 
 test('a Node program bundled by webpack (target node) carries the wasm with it', { timeout: 120_000 }, async () => {
   const dir = join(out, 'node-webpack');
-  const stats = await new Promise((resolve, reject) => {
-    webpack({
-      mode: 'production',
-      target: 'node20',
-      context: app,
-      entry: './node-app.mjs',
-      output: { path: dir, filename: 'app.cjs', clean: true },
-    }, (error, result) => (error ? reject(error) : resolve(result)));
+  await runWebpack({
+    target: 'node20',
+    context: app,
+    entry: './node-app.mjs',
+    output: { path: dir, filename: 'app.cjs', clean: true },
   });
-  assert.ok(!stats.hasErrors(), stats.toString({ all: false, errors: true }));
   assert.deepEqual(runInNode(join(dir, 'app.cjs')), EXPECTED);
 });
 
