@@ -30,6 +30,9 @@ error_codes! {
     Conflict => "CONFLICT",
     Storage => "STORAGE",
     Corrupt => "CORRUPT",
+    /// The storage lacks an optional capability the call needs (the global log: an adapter
+    /// without `loadAll` or `lastPosition`); the message names the missing method.
+    Unsupported => "UNSUPPORTED",
     /// The wasm memory could not give what an operation needed; nothing was changed.
     OutOfMemory => "OUT_OF_MEMORY",
     /// A `FileStorage` whose directory another process holds, or whose lock was taken from it
@@ -124,6 +127,15 @@ pub enum StoreError<E> {
         version: i64,
         reason: String,
     },
+
+    /// The storage's global log returned records that cannot be what was written; `position`
+    /// is the one after the last good record (the first position the problem may concern).
+    #[error("corrupt global log at position {position}: {reason}")]
+    CorruptLog { position: i64, reason: String },
+
+    /// The storage cannot do what was asked (it has no global log); nothing was read or written.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl<E> StoreError<E> {
@@ -133,7 +145,8 @@ impl<E> StoreError<E> {
             StoreError::InvalidArgument(_) => ErrorCode::InvalidArgument,
             StoreError::Conflict { .. } => ErrorCode::Conflict,
             StoreError::Storage(_) => ErrorCode::Storage,
-            StoreError::Corrupt { .. } => ErrorCode::Corrupt,
+            StoreError::Corrupt { .. } | StoreError::CorruptLog { .. } => ErrorCode::Corrupt,
+            StoreError::Unsupported(_) => ErrorCode::Unsupported,
             StoreError::OutOfMemory(_) => ErrorCode::OutOfMemory,
         }
         .as_str()

@@ -212,7 +212,7 @@ fn recorded_event_has_every_member() {
         loaded[0],
         json!({ "aggregateId": "a", "version": 0, "type": "Given", "data": [1, "two"],
                 "metadata": { "user": "u" }, "eventId": "my-id",
-                "occurredOn": "2024-05-01T10:00:00.000Z" })
+                "occurredOn": "2024-05-01T10:00:00.000Z", "position": 0 })
     );
     assert_eq!(loaded[1]["data"], Value::Null);
     assert_eq!(loaded[1]["metadata"], json!({}));

@@ -1,6 +1,7 @@
 //! Model-based property tests of the core: random sequences of appends (right and wrong expected
-//! versions, empty and large batches, several streams), loads from random versions and version
-//! queries, each checked against a plain reference model. The same runs again over a storage
+//! versions, empty and large batches, several streams, with and without event ids), retries of
+//! earlier appends (idempotent when the batch is stored), loads from random versions, pages of
+//! the global log and version queries, each checked against a plain reference model. The same runs again over a storage
 //! that fails at random, before it touches anything (the failure must leave no trace) or after it
 //! stored an append (the README's "outcome unknown": later reads must show it stored), and that
 //! makes the core verify payloads. A last property runs random operations concurrently over a
@@ -17,17 +18,28 @@ use std::task::{Context, Poll, Waker};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use wasm_event_store::{
-    poll_once, AppendOutcome, EventFields, EventStore, MemoryStorage, RecordSink, Storage,
-    StoreError,
+    poll_once, storage::LogSink, AppendOutcome, EventFields, EventStore, MemoryStorage, RecordSink,
+    Storage, StoreError,
 };
 
 #[derive(Debug, Clone)]
 enum Op {
     /// `offset` is added to the stream's true version to make the expected version.
+    /// `ids`: every event carries an `eventId` (so a retry can be recognised).
     Append {
         stream: usize,
         offset: i64,
         count: usize,
+        ids: bool,
+    },
+    /// Sends again the `back`-th latest append attempted, with its expected version and batch.
+    Retry {
+        back: usize,
+    },
+    /// A page of the global log after `from`, at most `limit` events.
+    LoadAll {
+        from: i64,
+        limit: Option<usize>,
     },
     Load {
         stream: usize,
@@ -40,8 +52,10 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (0..4usize, prop_oneof![6 => Just(0i64), 1 => -3..4i64], prop_oneof![1 => Just(0usize), 8 => 1..6usize, 1 => 40..60usize])
-            .prop_map(|(stream, offset, count)| Op::Append { stream, offset, count }),
+        4 => (0..4usize, prop_oneof![6 => Just(0i64), 1 => -3..4i64], prop_oneof![1 => Just(0usize), 8 => 1..6usize, 1 => 40..60usize], any::<bool>())
+            .prop_map(|(stream, offset, count, ids)| Op::Append { stream, offset, count, ids }),
+        1 => (0..4usize).prop_map(|back| Op::Retry { back }),
+        1 => (-3..300i64, prop::option::of(1..40usize)).prop_map(|(from, limit)| Op::LoadAll { from, limit }),
         2 => (0..4usize, -3..70i64).prop_map(|(stream, from)| Op::Load { stream, from }),
         1 => (0..4usize).prop_map(|stream| Op::Version { stream }),
     ]
@@ -65,6 +79,40 @@ const IDS: [&str; 4] = ["a", "b", "a\"quoted\\", "ünï😀"];
 
 /// What the model holds of one event: enough to tell events apart.
 type ModelEvent = (String, Value);
+
+/// The model: each stream's events, and the global log (stream and version by position).
+#[derive(Default)]
+struct Model<'a> {
+    streams: HashMap<&'a str, Vec<ModelEvent>>,
+    log: Vec<(&'a str, usize)>,
+}
+
+impl<'a> Model<'a> {
+    fn version(&self, id: &str) -> i64 {
+        self.streams.get(id).map_or(0, Vec::len) as i64 - 1
+    }
+
+    fn extend(&mut self, id: &'a str, events: Vec<ModelEvent>) {
+        let stream = self.streams.entry(id).or_default();
+        for event in events {
+            self.log.push((id, stream.len()));
+            stream.push(event);
+        }
+    }
+
+    /// Whether the stream holds `events` (by event id) right after `expected`.
+    fn holds(&self, id: &str, expected: i64, events: &[ModelEvent]) -> bool {
+        let stream = self.streams.get(id).map(Vec::as_slice).unwrap_or_default();
+        let first = (expected + 1) as usize;
+        !events.is_empty()
+            && events.iter().all(|(_, data)| data.get("id").is_some())
+            && stream.len() >= first + events.len()
+            && stream[first..first + events.len()]
+                .iter()
+                .zip(events)
+                .all(|((_, a), (_, b))| a["id"] == b["id"])
+    }
+}
 
 /// A storage over memory that fails at random, before doing anything or (for appends) after
 /// storing the events, and (being untrusted) makes the core decode and check every payload it
@@ -114,6 +162,23 @@ impl Storage for FaultyStorage {
         Ok(self.inner.version(id).await.unwrap_or(-1))
     }
 
+    fn global_log(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    async fn load_all(
+        &self,
+        after: i64,
+        limit: usize,
+        sink: &mut LogSink,
+    ) -> Result<(), &'static str> {
+        if self.fails() {
+            return Err("injected loadAll failure");
+        }
+        let _ = self.inner.load_all(after, limit, sink).await;
+        Ok(())
+    }
+
     async fn append(
         &self,
         id: &str,
@@ -137,23 +202,81 @@ impl Storage for FaultyStorage {
     }
 }
 
-fn batch(step: usize, count: usize) -> (String, Vec<ModelEvent>) {
+/// A batch of `count` events; with `ids`, each has an `eventId`, which its data repeats.
+fn batch(step: usize, count: usize, ids: bool) -> (String, Vec<ModelEvent>) {
     let events: Vec<ModelEvent> = (0..count)
         .map(|k| {
-            (
-                format!("T{}", k % 3),
-                json!({ "step": step, "k": k, "s": "x\u{1}y" }),
-            )
+            let mut data = json!({ "step": step, "k": k, "s": "x\u{1}y" });
+            if ids {
+                data["id"] = json!(format!("e{step}-{k}"));
+            }
+            (format!("T{}", k % 3), data)
         })
         .collect();
     let text = Value::from(
         events
             .iter()
-            .map(|(t, d)| json!({ "type": t, "data": d }))
+            .map(|(t, d)| match d.get("id") {
+                Some(id) => json!({ "type": t, "data": d, "eventId": id }),
+                None => json!({ "type": t, "data": d }),
+            })
             .collect::<Vec<_>>(),
     )
     .to_string();
     (text, events)
+}
+
+/// One append (or a retry of one) against the store and the model: it must succeed exactly when
+/// the stream is at its expected version, or resolve without writing when the stream holds this
+/// batch (same event ids) there already; else conflict.
+fn check_append<'a, S: Storage>(
+    store: &EventStore<S>,
+    model: &mut Model<'a>,
+    (stream, expected, text, new_events): &(usize, i64, String, Vec<ModelEvent>),
+    stored: impl Fn(&S) -> bool,
+) -> Result<(), TestCaseError>
+where
+    S::Error: std::fmt::Debug + PartialEq,
+{
+    let id: &'a str = IDS[*stream];
+    let (expected, actual) = (*expected, model.version(id));
+    let retried = model.holds(id, expected, new_events);
+    let result = poll_once(store.append_events(id, expected, text, 1_000)).unwrap();
+    let count = new_events.len() as i64;
+    match result {
+        Ok(version) if retried => {
+            prop_assert_eq!(
+                version,
+                Some(expected + count),
+                "a retry resolves as the first attempt"
+            );
+        }
+        Ok(version) => {
+            prop_assert_eq!(expected, actual, "append at a wrong version succeeded");
+            model.extend(id, new_events.clone());
+            let now = model.version(id);
+            prop_assert_eq!(version, (now >= 0).then_some(now));
+        }
+        Err(StoreError::Conflict {
+            expected: e,
+            actual: a,
+            ..
+        }) => {
+            prop_assert!(!retried, "a retry of a stored batch conflicted");
+            prop_assert_eq!(e, expected);
+            prop_assert_eq!(a, actual);
+            prop_assert_ne!(expected, actual, "conflict at the right version");
+        }
+        Err(StoreError::Storage(_)) => {
+            // Nothing changed, or (outcome unknown) all of it: checked by later steps.
+            if stored(store.storage()) && !retried {
+                prop_assert_eq!(expected, actual, "stored at a wrong version");
+                model.extend(id, new_events.clone());
+            }
+        }
+        Err(other) => prop_assert!(false, "unexpected error {other:?}"),
+    }
+    Ok(())
 }
 
 /// Runs `ops` against the store and the model. A storage error must leave the model's state,
@@ -161,48 +284,57 @@ fn batch(step: usize, count: usize) -> (String, Vec<ModelEvent>) {
 fn check<S: Storage>(
     store: &EventStore<S>,
     ops: &[Op],
-    stored: impl Fn(&S) -> bool,
+    stored: impl Fn(&S) -> bool + Copy,
 ) -> Result<(), TestCaseError>
 where
     S::Error: std::fmt::Debug + PartialEq,
 {
-    let mut model: HashMap<&str, Vec<ModelEvent>> = HashMap::new();
+    let mut model = Model::default();
+    // Every append attempted: (stream, expected version, batch text, its events).
+    let mut attempted: Vec<(usize, i64, String, Vec<ModelEvent>)> = Vec::new();
     for (step, op) in ops.iter().enumerate() {
         match *op {
             Op::Append {
                 stream,
                 offset,
                 count,
+                ids,
             } => {
-                let id = IDS[stream];
-                let events = model.entry(id).or_default();
-                let actual = events.len() as i64 - 1;
-                let expected = (actual + offset).max(-1);
-                let (text, new_events) = batch(step, count);
-                let result = poll_once(store.append_events(id, expected, &text, 1_000)).unwrap();
-                match result {
-                    Ok(version) => {
-                        prop_assert_eq!(expected, actual, "append at a wrong version succeeded");
-                        events.extend(new_events);
-                        let now = events.len() as i64 - 1;
-                        prop_assert_eq!(version, (now >= 0).then_some(now));
-                    }
-                    Err(StoreError::Conflict {
-                        expected: e,
-                        actual: a,
-                        ..
-                    }) => {
-                        prop_assert_eq!(e, expected);
-                        prop_assert_eq!(a, actual);
-                        prop_assert_ne!(expected, actual, "conflict at the right version");
-                    }
-                    Err(StoreError::Storage(_)) => {
-                        // Nothing changed, or (outcome unknown) all of it: checked by later steps.
-                        if stored(store.storage()) {
-                            prop_assert_eq!(expected, actual, "stored at a wrong version");
-                            events.extend(new_events);
+                let expected = (model.version(IDS[stream]) + offset).max(-1);
+                let (text, new_events) = batch(step, count, ids);
+                attempted.push((stream, expected, text, new_events));
+                let attempt = attempted.last().unwrap().clone();
+                check_append(store, &mut model, &attempt, &stored)?;
+            }
+            Op::Retry { back } => {
+                let Some(attempt) = attempted.iter().rev().nth(back).cloned() else {
+                    continue;
+                };
+                check_append(store, &mut model, &attempt, &stored)?;
+            }
+            Op::LoadAll { from, limit } => {
+                match poll_once(store.load_all_events_json(from, limit)).unwrap() {
+                    Ok(json) => {
+                        let loaded: Vec<Value> = serde_json::from_str(&json).unwrap();
+                        let start = usize::try_from(from + 1).unwrap_or(0).min(model.log.len());
+                        let end =
+                            limit.map_or(model.log.len(), |l| (start + l).min(model.log.len()));
+                        prop_assert_eq!(loaded.len(), end - start);
+                        for (event, (position, (id, version))) in
+                            loaded.iter().zip(model.log[start..end].iter().enumerate())
+                        {
+                            let (ty, data) = &model.streams[id][*version];
+                            prop_assert_eq!(
+                                event["position"].as_u64(),
+                                Some((start + position) as u64)
+                            );
+                            prop_assert_eq!(&event["aggregateId"], *id);
+                            prop_assert_eq!(event["version"].as_u64(), Some(*version as u64));
+                            prop_assert_eq!(&event["type"], ty.as_str());
+                            prop_assert_eq!(&event["data"], data);
                         }
                     }
+                    Err(StoreError::Storage(_)) => {}
                     Err(other) => prop_assert!(false, "unexpected error {other:?}"),
                 }
             }
@@ -211,7 +343,7 @@ where
                 match poll_once(store.load_events_json(id, from, None)).unwrap() {
                     Ok(json) => {
                         let loaded: Vec<Value> = serde_json::from_str(&json).unwrap();
-                        let all = model.get(id).map(Vec::as_slice).unwrap_or_default();
+                        let all = model.streams.get(id).map(Vec::as_slice).unwrap_or_default();
                         let start = usize::try_from(from + 1).unwrap_or(0).min(all.len());
                         prop_assert_eq!(loaded.len(), all.len() - start);
                         for (offset, (event, (ty, data))) in
@@ -232,10 +364,7 @@ where
             }
             Op::Version { stream } => {
                 let id = IDS[stream];
-                let expected = model
-                    .get(id)
-                    .map(|e| e.len() as i64 - 1)
-                    .filter(|v| *v >= 0);
+                let expected = Some(model.version(id)).filter(|v| *v >= 0);
                 match poll_once(store.current_version(id)).unwrap() {
                     Ok(version) => prop_assert_eq!(version, expected),
                     Err(StoreError::Storage(_)) => {}

@@ -2,13 +2,17 @@
 //! ([`RecordSink`]), and the default storage ([`MemoryStorage`]).
 //!
 //! The contract mirrors the JS `StorageAdapter` contract: streams of events by version, a
-//! conditional append, and the last version. How a storage encodes the events is its own
+//! conditional append, and the last version; optionally the global log, every event of every
+//! stream by its position in commit order. How a storage encodes the events is its own
 //! business: the memory storage keeps compact binary records, the host's adapters get version-1
 //! payloads (see [`crate::payload`]).
 mod fxhash;
+mod log_sink;
 mod memory;
+mod output;
 mod sink;
 
+pub use log_sink::{LogCorruption, LogLoadError, LogSink};
 pub use memory::MemoryStorage;
 pub use sink::{Corruption, LoadError, RecordSink};
 
@@ -68,4 +72,35 @@ pub trait Storage {
         expected_version: i64,
         events: &[EventFields<'_>],
     ) -> Result<AppendOutcome, Self::Error>;
+
+    /// Whether the storage keeps a global log ([`Storage::load_all`], [`Storage::last_position`],
+    /// positions on loaded records); if not, the message says what is missing.
+    fn global_log(&self) -> Result<(), String> {
+        Err("the storage has no global log".to_string())
+    }
+
+    /// Whether [`Storage::last_position`] is there (for a storage with a global log).
+    fn has_last_position(&self) -> Result<(), String> {
+        self.global_log()
+    }
+
+    /// Feeds the events with position > `after_position`, ascending, at most `limit` (at least
+    /// 1), into `sink`. Positions are assigned at commit, in the same atomic step as the events:
+    /// strictly increasing in commit order, so an event never commits with a position below one
+    /// a reader may already have seen. Only called when [`Storage::global_log`] is `Ok`.
+    async fn load_all(
+        &self,
+        after_position: i64,
+        limit: usize,
+        sink: &mut LogSink,
+    ) -> Result<(), Self::Error> {
+        let _ = (after_position, limit, sink);
+        Ok(())
+    }
+
+    /// The highest position, -1 when the log is empty. Only called when
+    /// [`Storage::has_last_position`] is `Ok`.
+    async fn last_position(&self) -> Result<i64, Self::Error> {
+        Ok(-1)
+    }
 }

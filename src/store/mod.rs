@@ -1,8 +1,11 @@
 //! The event store: the contract of `appendEvents`, `loadEvents` and `getCurrentVersion` over
 //! any [`Storage`], with the per-aggregate [`lock`] that orders operations over storages that
-//! suspend, and [`poll_once`] that runs them at once over storages that do not.
+//! suspend, and [`poll_once`] that runs them at once over storages that do not. The global log's
+//! reads are in [`global_log`], the recognition of a retried append in [`retry`].
+mod global_log;
 mod lock;
 mod ready;
+mod retry;
 
 pub use ready::poll_once;
 
@@ -29,7 +32,7 @@ type Result<T, S> = std::result::Result<T, StoreError<<S as Storage>::Error>>;
 
 /// A storage's error as the store reports it: running out of memory is `OutOfMemory`, anything
 /// else a failed storage.
-fn storage_error<S: Storage>(error: S::Error) -> StoreError<S::Error> {
+pub(crate) fn storage_error<S: Storage>(error: S::Error) -> StoreError<S::Error> {
     match S::out_of_memory(&error) {
         Some(out_of_memory) => StoreError::OutOfMemory(out_of_memory),
         None => StoreError::Storage(error),
@@ -119,6 +122,17 @@ impl<S: Storage> EventStore<S> {
                 let version = expected_version + count;
                 Ok((version >= 0).then_some(version))
             }
+            AppendOutcome::Conflict { actual_version }
+                if actual_version >= expected_version + count
+                    && count > 0
+                    && self
+                        .already_appended(aggregate_id, expected_version, &events)
+                        .await? =>
+            {
+                // A retry of an append that succeeded (its answer was lost): nothing is written
+                // twice, and it resolves as the first attempt did.
+                Ok(Some(expected_version + count))
+            }
             AppendOutcome::Conflict { actual_version } => Err(StoreError::Conflict {
                 aggregate_id: aggregate_id.to_string(),
                 expected: expected_version,
@@ -157,9 +171,22 @@ impl<S: Storage> EventStore<S> {
         limit: Option<usize>,
     ) -> Result<String, S> {
         check_aggregate_id(aggregate_id)?;
-        let after = from_version.max(-1);
         let _turn = self.turn(aggregate_id).await;
+        self.load_json(aggregate_id, from_version, limit).await
+    }
+
+    /// `load_events_json` for a caller that has the aggregate's turn.
+    async fn load_json(
+        &self,
+        aggregate_id: &str,
+        from_version: i64,
+        limit: Option<usize>,
+    ) -> Result<String, S> {
+        let after = from_version.max(-1);
         let mut sink = RecordSink::new(aggregate_id, after, !S::TRUSTED).with_limit(limit);
+        if self.storage.global_log().is_ok() {
+            sink = sink.with_positions();
+        }
         self.storage
             .load(aggregate_id, after, &mut sink)
             .await

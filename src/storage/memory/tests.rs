@@ -1,6 +1,8 @@
 //! Tests of the memory storage: events round-trip through the compact form, chunks, and room
 //! the memory cannot give.
+use super::chunk::{growth, Record, CHUNK_RECORDS, CHUNK_TEXT};
 use super::*;
+use crate::record::EventId;
 
 fn render(event: &EventFields<'_>) -> String {
     let mut out = String::new();
@@ -35,7 +37,7 @@ fn events_round_trip() {
         }
     }
     for event in &events {
-        chunk.push(event);
+        chunk.push(event, 0);
     }
     let mut start = 0;
     for (event, record) in events.iter().zip(&chunk.records) {
@@ -47,13 +49,16 @@ fn events_round_trip() {
 #[test]
 fn canonical_ids_and_empty_metadata_take_no_text() {
     let mut chunk = Chunk::with_capacity(0, 0, 0).unwrap();
-    chunk.push(&EventFields {
-        type_json: "\"T\"",
-        data_json: "null",
-        metadata_json: "{}",
-        event_id: EventId::Json("\"6f9619ff-8b86-d011-b42d-00cf4fc964ff\""),
-        occurred_on_ms: 0,
-    });
+    chunk.push(
+        &EventFields {
+            type_json: "\"T\"",
+            data_json: "null",
+            metadata_json: "{}",
+            event_id: EventId::Json("\"6f9619ff-8b86-d011-b42d-00cf4fc964ff\""),
+            occurred_on_ms: 0,
+        },
+        0,
+    );
     assert_eq!(chunk.text, "\"T\"null");
     let record = chunk.records.first().unwrap();
     assert!(matches!(
@@ -85,6 +90,7 @@ fn a_record_that_does_not_fit_its_text_is_none() {
             metadata_len: 0,
             occurred_on_ms: 0,
             uuid: [0; 16],
+            position: 0,
         };
         assert!(chunk.event(0, &record).is_none(), "{end} {type_len}");
     }
@@ -140,7 +146,7 @@ fn streams_go_on_in_new_chunks_and_load_from_any_version() {
         assert_eq!(outcome, Ok(AppendOutcome::Appended));
         version += batch.len() as i64;
     }
-    let chunks = storage.streams.borrow()["s"].chunks.len();
+    let chunks = storage.state.borrow().stream("s").unwrap().chunks.len();
     assert!(chunks >= 5, "{chunks} chunks");
     let all = loaded(&storage, -1);
     assert_eq!(all.len() as i64, version + 1);
@@ -188,7 +194,7 @@ fn streams_go_on_in_new_chunks_and_load_from_any_version() {
 #[test]
 fn room_the_memory_cannot_give_changes_nothing() {
     let mut stream = Stream::default();
-    stream.room(10, 1).unwrap().push(&event_with("1"));
+    stream.room(10, 1).unwrap().push(&event_with("1"), 0);
     let shape = |s: &Stream| {
         s.chunks
             .iter()
