@@ -304,13 +304,13 @@ where
                 let (text, new_events) = batch(step, count, ids);
                 attempted.push((stream, expected, text, new_events));
                 let attempt = attempted.last().unwrap().clone();
-                check_append(store, &mut model, &attempt, &stored)?;
+                check_append(store, &mut model, &attempt, stored)?;
             }
             Op::Retry { back } => {
                 let Some(attempt) = attempted.iter().rev().nth(back).cloned() else {
                     continue;
                 };
-                check_append(store, &mut model, &attempt, &stored)?;
+                check_append(store, &mut model, &attempt, stored)?;
             }
             Op::LoadAll { from, limit } => {
                 match poll_once(store.load_all_events_json(from, limit)).unwrap() {
