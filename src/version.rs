@@ -36,9 +36,18 @@ pub fn limit(value: f64) -> Result<Option<usize>, String> {
 /// Checks `fromVersion` (exclusive lower bound). Anything below 0 means "from the start", which is
 /// returned as -1. NaN, infinities and fractions are rejected.
 pub fn from_version(value: f64) -> Result<i64, String> {
+    exclusive_bound(value, "fromVersion")
+}
+
+/// Checks `fromPosition` of `loadAllEvents`, as [`from_version`] checks a version.
+pub fn from_position(value: f64) -> Result<i64, String> {
+    exclusive_bound(value, "fromPosition")
+}
+
+fn exclusive_bound(value: f64, name: &str) -> Result<i64, String> {
     if value.fract() != 0.0 || !value.is_finite() {
         return Err(format!(
-            "fromVersion must be an integer, null or undefined, got {}",
+            "{name} must be an integer, null or undefined, got {}",
             describe_number(value)
         ));
     }

@@ -19,7 +19,7 @@ async function withContext(options, run) {
   const adapter = await options.open();
   const other = options.second ? await options.second(adapter) : adapter;
   try {
-    await run({ adapter, other, reopen: options.reopen, close });
+    return await run({ adapter, other, reopen: options.reopen, close });
   } finally {
     if (other !== adapter) await close(other);
     await close(adapter);
@@ -35,7 +35,10 @@ function runStorageConformance(options) {
       const skip = conformanceCase.needs && !options[conformanceCase.needs]
         ? `needs options.${conformanceCase.needs}`
         : false;
-      test(conformanceCase.name, { skip }, () => withContext(options, conformanceCase.run));
+      test(conformanceCase.name, { skip }, async (t) => {
+        const result = await withContext(options, conformanceCase.run);
+        if (result?.skipped) t.skip(result.skipped);
+      });
     }
   });
 }

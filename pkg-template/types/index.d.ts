@@ -78,13 +78,30 @@ export type RecordedEvent<E extends EventShape = EventInput> = E extends any
       eventId: string;
       /** UTC, millisecond precision, as Date.prototype.toISOString() writes it. */
       occurredOn: string;
+      /**
+       * 0-based place in the global log of the backing storage: strictly increasing in commit
+       * order over all streams. Absent over an adapter without the global log (no loadAll).
+       */
+      position?: number;
     }
   : never;
 
-/** One stored event: its version and the core's encoding of it. Store the payload verbatim. */
+/**
+ * One stored event: its version and the core's encoding of it. Store the payload verbatim.
+ * An adapter with the global log also gives `position` (from `load` and `loadAll`) and
+ * `aggregateId` (from `loadAll`).
+ */
 export interface StoredRecord {
   version: number;
   payload: string;
+  position?: number;
+  aggregateId?: string;
+}
+
+/** A record of the global log, as `loadAll` answers it. */
+export interface LogRecord extends StoredRecord {
+  aggregateId: string;
+  position: number;
 }
 
 export type AppendResult = { ok: true } | { ok: false; actualVersion: number };
@@ -94,8 +111,12 @@ export type AppendResult = { ok: true } | { ok: false; actualVersion: number };
  * README's "Writing a storage adapter" for the full contract (atomic conditional append).
  */
 export interface StorageAdapter {
-  /** Records of the stream with version > afterVersion, ascending; [] for an unknown stream. */
-  load(aggregateId: string, afterVersion: number): StoredRecord[] | Promise<StoredRecord[]>;
+  /**
+   * Records of the stream with version > afterVersion, ascending; [] for an unknown stream. At
+   * most `limit` when given (more is allowed: the store takes what it asked for). With the
+   * global log, each record carries its `position`.
+   */
+  load(aggregateId: string, afterVersion: number, limit?: number): StoredRecord[] | Promise<StoredRecord[]>;
   /** The stream's last version, or -1 if the stream does not exist. */
   version(aggregateId: string): number | Promise<number>;
   /**
@@ -103,11 +124,52 @@ export interface StorageAdapter {
    * { ok: true }; otherwise store nothing and return { ok: false, actualVersion }.
    */
   append(aggregateId: string, expectedVersion: number, records: StoredRecord[]): AppendResult | Promise<AppendResult>;
+  /**
+   * Optional, the global log: records of every stream with position > afterPosition, ascending,
+   * at most `limit` (always a positive integer). Positions are assigned at commit, in the same
+   * atomic step as the records, so that no record ever commits below a position a reader has
+   * seen. Without it, loadAllEvents, getLastPosition and position subscriptions reject with
+   * 'UNSUPPORTED'.
+   */
+  loadAll?(afterPosition: number, limit: number): LogRecord[] | Promise<LogRecord[]>;
+  /** Optional: the highest position, -1 when the log is empty. */
+  lastPosition?(): number | Promise<number>;
+  /**
+   * Optional: calls `onChange` whenever another writer (a tab, worker or process) may have
+   * appended; returns the function that stops it (or a Promise of it, settled once watching is
+   * armed). Without it, subscriptions see this realm's appends only.
+   */
+  watch?(onChange: () => void): (() => void) | Promise<() => void>;
 }
 
 export interface LoadOptions {
   /** At most this many events (a positive integer); all when absent. */
   limit?: number;
+}
+
+export interface SubscribeOptions {
+  /**
+   * Deliver the global log's events with position > fromPosition (default -1, the start). Not
+   * with aggregateId.
+   */
+  fromPosition?: number | null;
+  /** Follow one stream instead of the global log (works over any adapter). */
+  aggregateId?: string;
+  /** With aggregateId: deliver that stream's events with version > fromVersion (default -1). */
+  fromVersion?: number | null;
+}
+
+export interface Subscription {
+  /** Resolves once the history is delivered and live delivery runs; settles as `done` if it ends first. */
+  readonly caughtUp: Promise<void>;
+  /**
+   * Resolves after close(); rejects with the handler's error if it threw or rejected, or with an
+   * EventStoreError ('STORAGE', 'CORRUPT', 'FREED'...) if reading failed. Nothing is delivered
+   * after it settles.
+   */
+  readonly done: Promise<void>;
+  /** Stops delivery at once and resolves `done`. */
+  close(): void;
 }
 
 export interface EventStoreOptions {
@@ -135,6 +197,23 @@ export class EventStore<E extends EventShape = EventInput> {
   loadEvents(aggregateId: string, fromVersion?: number | null, options?: LoadOptions): Promise<RecordedEvent<E>[]>;
   /** The last event's version, or null if the stream does not exist. */
   getCurrentVersion(aggregateId: string): Promise<number | null>;
+  /**
+   * Every event of every stream with position > fromPosition (all when omitted, null or
+   * negative), in commit order; at most `options.limit`. Page with the last position seen: no
+   * event is ever skipped or repeated. Rejects with 'UNSUPPORTED' over an adapter without loadAll.
+   */
+  loadAllEvents(fromPosition?: number | null, options?: LoadOptions): Promise<RecordedEvent<E>[]>;
+  /** The newest event's position, or null for an empty store. 'UNSUPPORTED' without lastPosition. */
+  getLastPosition(): Promise<number | null>;
+  /**
+   * Calls `handler` with every event after the start point, history first, then live (this
+   * store's appends, other stores' over the same adapter, and other tabs' or processes' where
+   * the adapter can watch), in order, each exactly once; the next waits for what handler
+   * returns. Throws synchronously (EventStoreError 'INVALID_ARGUMENT', or 'UNSUPPORTED' for a
+   * position subscription over an adapter without loadAll) for bad arguments, like
+   * addEventListener.
+   */
+  subscribe(handler: (event: RecordedEvent<E>) => void | Promise<void>, options?: SubscribeOptions): Subscription;
   /** Releases the wasm memory now instead of at garbage collection. Later calls reject with code 'FREED'. */
   free(): void;
 }
@@ -147,11 +226,15 @@ export class EventStore<E extends EventShape = EventInput> {
  *   eventIds before deciding again.
  * - 'OUT_OF_MEMORY': the wasm memory (at most 4 GiB, shared by every store of the page or
  *   process) could not give what the call needed, or a load is too large for one JS string.
+ * - 'CONFLICT' is never the answer to a retry: an append whose events all carry `eventId`, sent
+ *   again with the same expectedVersion after it succeeded, resolves to the version its last
+ *   event has and writes nothing.
+ * - 'UNSUPPORTED': the storage adapter lacks an optional method the call needs (named).
  * - 'NOT_INITIALIZED': from wasm-event-store/init, before `await init()` or when it failed.
  * - 'LOCKED': FileStorage's own, when another process holds its directory (then `pid` names it)
  *   or its lock was taken from it (through a store, the cause of a 'STORAGE' error).
  */
-export type ErrorCode = 'INVALID_ARGUMENT' | 'CONFLICT' | 'STORAGE' | 'CORRUPT' | 'OUT_OF_MEMORY' | 'LOCKED' | 'FREED' | 'NOT_INITIALIZED' | 'INTERNAL';
+export type ErrorCode = 'INVALID_ARGUMENT' | 'CONFLICT' | 'STORAGE' | 'CORRUPT' | 'UNSUPPORTED' | 'OUT_OF_MEMORY' | 'LOCKED' | 'FREED' | 'NOT_INITIALIZED' | 'INTERNAL';
 
 /**
  * Every failure of the store is an EventStoreError: a rejected Promise from the methods (the
@@ -166,6 +249,8 @@ export class EventStoreError extends Error {
   /** With code 'CORRUPT': the stream and the version at which its records could not be used. */
   readonly aggregateId?: string;
   readonly version?: number;
+  /** With code 'CORRUPT' from loadAllEvents: the position in the global log the problem concerns. */
+  readonly position?: number;
   /** With code 'LOCKED' from FileStorage.open(): the process that holds the directory. */
   readonly pid?: number;
   /** With code 'CORRUPT' from FileStorage.open(): the byte of the log where the damage starts. */
@@ -190,9 +275,10 @@ export interface IndexedDbFactoryLike {
   open(name: string, version?: number): unknown;
 }
 
-/** What the storage uses of IDBKeyRange (its static bound()). */
+/** What the storage uses of IDBKeyRange (its static bound() and lowerBound()). */
 export interface IdbKeyRangeLike {
   bound(lower: unknown, upper: unknown, lowerOpen?: boolean, upperOpen?: boolean): unknown;
+  lowerBound(lower: unknown, open?: boolean): unknown;
 }
 
 export interface IndexedDbStorageOptions {
@@ -205,14 +291,18 @@ export interface IndexedDbStorageOptions {
 }
 
 /**
- * A StorageAdapter over the browser's IndexedDB; safe across tabs. It steps aside for another
+ * A StorageAdapter over the browser's IndexedDB, with the global log; safe across tabs. Other
+ * tabs' and workers' appends reach watch() through a BroadcastChannel. It steps aside for another
  * connection's version change (a delete or a newer schema) and reconnects on its next call.
  */
 export class IndexedDbStorage implements StorageAdapter {
   static open(name: string, options?: IndexedDbStorageOptions): Promise<IndexedDbStorage>;
-  load(aggregateId: string, afterVersion: number): Promise<StoredRecord[]>;
+  load(aggregateId: string, afterVersion: number, limit?: number): Promise<StoredRecord[]>;
   version(aggregateId: string): Promise<number>;
   append(aggregateId: string, expectedVersion: number, records: StoredRecord[]): Promise<AppendResult>;
+  loadAll(afterPosition: number, limit: number): Promise<LogRecord[]>;
+  lastPosition(): Promise<number>;
+  watch(onChange: () => void): () => void;
   /** Closes the connection for good: later calls reject. */
   close(): void;
 }

@@ -1,5 +1,5 @@
 export * from './index';
-import type { StorageAdapter, StoredRecord, AppendResult } from './index';
+import type { StorageAdapter, StoredRecord, AppendResult, LogRecord } from './index';
 
 /** What FileStorage.open() found and did. */
 export interface FileStorageRecovery {
@@ -16,7 +16,8 @@ export interface FileStorageRecovery {
 }
 
 /**
- * A crash-safe StorageAdapter in a directory (Node). An acknowledged append is on disk; a torn
+ * A crash-safe StorageAdapter in a directory (Node), with the global log (no watch(): only one
+ * FileStorage writes a directory, and stores over this one hear each other). An acknowledged append is on disk; a torn
  * write at the tail is moved aside on open; damage a torn write cannot explain makes open()
  * reject with code 'CORRUPT'. The directory is locked to one FileStorage at a time ('LOCKED').
  * Every failure is an EventStoreError naming the path, with the file system's error as cause.
@@ -27,8 +28,11 @@ export class FileStorage implements StorageAdapter {
   /** The directory this storage holds (and locks). */
   readonly directory: string;
   /** Answers from the in-memory index, synchronously. */
-  load(aggregateId: string, afterVersion: number): StoredRecord[];
+  load(aggregateId: string, afterVersion: number, limit?: number): StoredRecord[];
   version(aggregateId: string): number;
+  /** The global log: positions are the events' order in the log file (contiguous from 0). */
+  loadAll(afterPosition: number, limit: number): LogRecord[];
+  lastPosition(): number;
   append(aggregateId: string, expectedVersion: number, records: StoredRecord[]): Promise<AppendResult>;
   close(): Promise<void>;
 }

@@ -117,6 +117,41 @@ impl AdapterEventStore {
         })
     }
 
+    /// Resolves to the recorded events of every stream after `from_position`, in position
+    /// order, as JSON text (an array), at most `limit` (-1: all), read from the adapter's
+    /// `loadAll` a page at a time.
+    pub fn load_all(&self, from_position: f64, limit: f64) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        into_promise(async move {
+            let after = version::from_position(from_position).map_err(invalid)?;
+            let limit = version::limit(limit).map_err(invalid)?;
+            let json = inner
+                .load_all_events_json(after, limit)
+                .await
+                .map_err(to_js)?;
+            fits_a_js_string(&json, "the loaded events").map_err(out_of_memory)?;
+            Ok(json)
+        })
+    }
+
+    /// Resolves to the highest position (-1 for an empty log).
+    pub fn last_position(&self) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        into_promise(async move {
+            inner
+                .last_position()
+                .await
+                .map(version_to_js)
+                .map_err(to_js)
+        })
+    }
+
+    /// Why the adapter has no global log (the message names the missing method), or
+    /// `undefined` when it has one.
+    pub fn log_support(&self) -> Option<String> {
+        self.inner.global_log().err()
+    }
+
     /// Resolves to the stream's version (-1 for "no stream").
     pub fn version(&self, aggregate_id: String) -> Promise {
         let inner = Rc::clone(&self.inner);

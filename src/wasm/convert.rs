@@ -58,7 +58,13 @@ pub(crate) fn to_js<E: fmt::Display + Cause>(error: StoreError<E>) -> JsValue {
             set(&js, "aggregateId", JsValue::from_str(aggregate_id));
             set(&js, "version", JsValue::from_f64(*version as f64));
         }
-        StoreError::InvalidArgument(_) | StoreError::Storage(_) | StoreError::OutOfMemory(_) => {}
+        StoreError::CorruptLog { position, .. } => {
+            set(&js, "position", JsValue::from_f64(*position as f64));
+        }
+        StoreError::InvalidArgument(_)
+        | StoreError::Storage(_)
+        | StoreError::OutOfMemory(_)
+        | StoreError::Unsupported(_) => {}
     }
     js
 }

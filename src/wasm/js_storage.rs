@@ -18,17 +18,20 @@ use crate::error::OutOfMemory;
 use crate::json::json_string;
 use crate::payload;
 use crate::record::EventFields;
-use crate::storage::{AppendOutcome, RecordSink, Storage};
+use crate::storage::{AppendOutcome, LogSink, RecordSink, Storage};
 use crate::time::IsoCache;
 use crate::version;
 
-/// A host-provided `StorageAdapter` object, called through its three methods.
+/// A host-provided `StorageAdapter` object, called through its three methods and, when it has
+/// them, the global log's `loadAll` and `lastPosition`.
 pub struct JsStorage {
     adapter: JsValue,
-    load: Function,
+    pub(crate) load: Function,
     version: Function,
     append: Function,
-    helpers: Helpers,
+    pub(crate) load_all: Option<Function>,
+    last_position: Option<Function>,
+    pub(crate) helpers: Helpers,
 }
 
 fn method(adapter: &JsValue, name: &str) -> Result<Function, String> {
@@ -40,6 +43,20 @@ fn method(adapter: &JsValue, name: &str) -> Result<Function, String> {
         })
 }
 
+/// An optional method: `None` when the adapter has no such member, an error when it has one
+/// that is not a function.
+fn optional_method(adapter: &JsValue, name: &str) -> Result<Option<Function>, String> {
+    let member = Reflect::get(adapter, &JsValue::from_str(name))
+        .map_err(|_| format!("options.storage.{name} cannot be read"))?;
+    if member.is_undefined() || member.is_null() {
+        return Ok(None);
+    }
+    member
+        .dyn_into::<Function>()
+        .map(Some)
+        .map_err(|_| format!("options.storage.{name} must be a function (or absent)"))
+}
+
 impl JsStorage {
     pub fn new(adapter: JsValue, helpers: Helpers) -> Result<Self, String> {
         if !adapter.is_object() {
@@ -49,6 +66,8 @@ impl JsStorage {
             load: method(&adapter, "load")?,
             version: method(&adapter, "version")?,
             append: method(&adapter, "append")?,
+            load_all: optional_method(&adapter, "loadAll")?,
+            last_position: optional_method(&adapter, "lastPosition")?,
             adapter,
             helpers,
         })
@@ -59,7 +78,7 @@ impl JsStorage {
     /// starts at one byte per UTF-16 unit (exact for ASCII, the usual JSON) and grows only for
     /// what does not fit, so a load never holds three times its payloads.
     /// `Ok(None)`: the copier misbehaved; `Err`: the memory could not hold the bytes.
-    fn utf8(&self, text: &JsString) -> Result<Option<Vec<u8>>, OutOfMemory> {
+    pub(crate) fn utf8(&self, text: &JsString) -> Result<Option<Vec<u8>>, OutOfMemory> {
         let units = text.length() as usize;
         let mut bytes = Vec::new();
         grow(&mut bytes, units)?;
@@ -101,7 +120,7 @@ impl JsStorage {
     }
 
     /// The method's answer, awaited when it is a Promise (or any thenable).
-    async fn call(
+    pub(crate) async fn call(
         &self,
         name: &str,
         function: &Function,
@@ -151,80 +170,60 @@ impl Storage for JsStorage {
         error.out_of_memory_error()
     }
 
+    fn global_log(&self) -> Result<(), String> {
+        match self.load_all {
+            Some(_) => Ok(()),
+            None => Err(
+                "the storage adapter has no loadAll method: loadAllEvents, getLastPosition \
+                 and subscriptions by position need an adapter with a global log \
+                 (loadAll(afterPosition, limit) and lastPosition())"
+                    .to_string(),
+            ),
+        }
+    }
+
+    fn has_last_position(&self) -> Result<(), String> {
+        match self.last_position {
+            Some(_) => Ok(()),
+            None => Err(
+                "the storage adapter has no lastPosition method: getLastPosition needs it".into(),
+            ),
+        }
+    }
+
     async fn load(
         &self,
         aggregate_id: &str,
         after_version: i64,
         sink: &mut RecordSink<'_>,
     ) -> Result<(), StorageFailure> {
-        let args = [
-            JsValue::from_str(aggregate_id),
-            JsValue::from_f64(after_version as f64),
-        ];
-        let records = self.call("load", &self.load, &args).await?;
-        // The wrapper's readRecords walks the answer in JS (where reading a record costs no
-        // crossing) and hands over every payload joined by NUL, which no JSON text holds, and
-        // the versions: [text, Float64Array, problem?]. Payloads then cross as one string
-        // instead of one conversion and four calls per record. `problem`, if any, comes after
-        // the records it read and says why it stopped; it never throws.
-        let read = self
-            .helpers
-            .read_records
-            .call1(&JsValue::NULL, &records)
-            .unwrap_or(JsValue::UNDEFINED);
-        let text = Reflect::get_u32(&read, 0)
-            .ok()
-            .and_then(|t| t.dyn_into::<JsString>().ok());
-        let versions = Reflect::get_u32(&read, 1)
-            .ok()
-            .and_then(|v| v.dyn_into::<js_sys::Float64Array>().ok());
-        if Reflect::get_u32(&read, 3)
-            .ok()
-            .is_some_and(|p| p.is_string())
-        {
-            // The payloads are more text than one JS string holds (see readRecords).
-            return Err(StorageFailure::out_of_memory(
-                OutOfMemory::too_long_for_a_string("the loaded payloads"),
-            ));
-        }
-        let (Some(text), Some(versions)) = (text, versions) else {
-            sink.reject("load()'s answer could not be read");
-            return Ok(());
+        self.load_stream(aggregate_id, after_version, sink).await
+    }
+
+    async fn load_all(
+        &self,
+        after_position: i64,
+        limit: usize,
+        sink: &mut LogSink,
+    ) -> Result<(), StorageFailure> {
+        self.load_log(after_position, limit, sink).await
+    }
+
+    async fn last_position(&self) -> Result<i64, StorageFailure> {
+        let Some(last_position) = &self.last_position else {
+            return Ok(-1); // not called: the store checks has_last_position() first
         };
-        let Some(bytes) = self.utf8(&text).map_err(StorageFailure::out_of_memory)? else {
-            sink.reject("load()'s payloads could not be copied");
-            return Ok(());
-        };
-        let mut copied = Vec::new();
-        let count = versions.length() as usize;
-        copied.try_reserve_exact(count).map_err(|_| {
-            StorageFailure::out_of_memory(OutOfMemory::new("the loaded versions", count * 8))
-        })?;
-        copied.resize(count, 0.0);
-        versions.copy_to(&mut copied);
-        let versions = copied;
-        let separators = bytes.iter().filter(|&&byte| byte == 0).count();
-        if !versions.is_empty() && separators + 1 != versions.len() {
-            sink.reject("load() returned a payload with a NUL character, which no JSON text holds");
-            return Ok(());
-        }
-        let payloads = bytes.split(|&byte| byte == 0);
-        for (&version, payload) in versions.iter().zip(payloads) {
-            if !sink.wants_more() {
-                break;
-            }
-            let version = version::expected_version(version).ok();
-            match (version, std::str::from_utf8(payload)) {
-                (Some(version), Ok(payload)) => sink.push(version, payload),
-                _ => sink.reject(
-                    "load() returned a record without an integer version and a string payload",
-                ),
-            }
-        }
-        if let Some(problem) = Reflect::get_u32(&read, 2).ok().and_then(|p| p.as_string()) {
-            sink.reject(problem);
-        }
-        Ok(())
+        let value = self.call("lastPosition", last_position, &[]).await?;
+        value.as_f64().and_then(as_version).ok_or_else(|| {
+            let what = match value.as_f64() {
+                Some(number) => format!("the number {number}"),
+                None => described(&type_name(&value)),
+            };
+            StorageFailure::contract(format!(
+                "the storage adapter's lastPosition() answered {what}; it must answer the \
+                 highest position, an integer from -1 (an empty log) to 2^53-1"
+            ))
+        })
     }
 
     async fn version(&self, aggregate_id: &str) -> Result<i64, StorageFailure> {

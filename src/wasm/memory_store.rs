@@ -103,4 +103,22 @@ impl MemoryEventStore {
     pub fn version(&self, aggregate_id: &str) -> Result<f64, JsValue> {
         run(self.inner.current_version(aggregate_id)).map(version_to_js)
     }
+
+    /// The recorded events of every stream after `from_position`, in position order, as JSON
+    /// text (an array), at most `limit` (-1: all).
+    pub fn load_all(&self, from_position: f64, limit: f64) -> Result<String, JsValue> {
+        let after = version::from_position(from_position).map_err(invalid)?;
+        let limit = version::limit(limit).map_err(invalid)?;
+        run(self.inner.load_all_events_json(after, limit))
+    }
+
+    /// The highest position, -1 for an empty store.
+    pub fn last_position(&self) -> Result<f64, JsValue> {
+        run(self.inner.last_position()).map(version_to_js)
+    }
+
+    /// Why the store has no global log, or `undefined` when it has one (always, in memory).
+    pub fn log_support(&self) -> Option<String> {
+        self.inner.global_log().err()
+    }
 }

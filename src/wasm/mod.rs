@@ -1,11 +1,13 @@
 //! The `#[wasm_bindgen]` layer: converts arguments and errors, nothing else. One file per
 //! exported class (`memory_store`, `adapter_store`), what they share (`convert`, `input_buffer`), and
-//! the host adapter they wrap (`js_storage`, with `adapter_values` and `storage_failure`).
+//! the host adapter they wrap (`js_storage`, with `adapter_reads`, `adapter_values` and
+//! `storage_failure`).
 //!
 //! No exported method keeps `self` borrowed while JS runs, so concurrent calls from JS can never
 //! meet a "recursive use of an object" error: the in-memory store's methods are synchronous (it
 //! never suspends; the JS wrapper makes Promises of them), and the adapter-backed store's methods
 //! clone an `Rc` of the core into the future they return as a Promise.
+mod adapter_reads;
 mod adapter_store;
 mod adapter_values;
 #[cfg(not(target_feature = "atomics"))]

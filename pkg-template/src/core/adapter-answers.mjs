@@ -3,22 +3,33 @@
 // record costs no crossing into wasm, and hands plain values over. They never throw.
 import { isStringTooLong, messageOf } from './errors.mjs';
 
+// What readRecords reads of each record besides its version and payload (Wanted in
+// src/wasm/adapter_reads.rs): 1 its position, 2 its position and its stream's id.
+const POSITIONS = 1;
+const PLACES = 2;
+
 /**
- * Reads a storage adapter's load() answer for the core: [every payload joined by NUL, the
- * versions, and why it stopped early if it did]. In JS each record is read without a crossing
- * into wasm, and the payloads then cross as one string. Never throws: the answer may be a
- * hostile proxy. The core still checks every version and payload; a NUL (which no JSON text
+ * Reads a storage adapter's load() or loadAll() answer (`method` names it in messages) for the
+ * core: [every payload joined by NUL, the versions, why it stopped early if it did, undefined,
+ * the positions (NaN where a record has none), the distinct stream ids, each record's index into
+ * them]; the last three only as `mode` asks. In JS each record is read without a crossing into
+ * wasm, and the payloads then cross as one string. Never throws: the answer may be a hostile
+ * proxy. The core still checks every version, position and payload; a NUL (which no JSON text
  * holds) would make payloads ambiguous, so one stops the reading here. The whole answer is read
  * before the core checks the first record: an adapter that answers a huge array pays for it.
  */
-export function readRecords(answer) {
+export function readRecords(answer, method = 'load', mode = 0) {
   const payloads = [];
   const versions = [];
+  const positions = mode >= POSITIONS ? [] : undefined;
+  const ids = mode === PLACES ? [] : undefined;
+  const idOf = mode === PLACES ? [] : undefined;
+  const idIndex = mode === PLACES ? new Map() : undefined;
   let problem;
   try {
     const length = Array.isArray(answer) ? answer.length : undefined;
     if (!Number.isSafeInteger(length) || length < 0) {
-      problem = 'load() did not return an array of records';
+      problem = `${method}() did not return an array of records`;
     } else {
       for (let i = 0; i < length; i++) {
         const record = answer[i];
@@ -26,19 +37,39 @@ export function readRecords(answer) {
         const version = isObject ? record.version : undefined;
         const payload = isObject ? record.payload : undefined;
         if (typeof version !== 'number' || typeof payload !== 'string') {
-          problem = 'load() returned a record without an integer version and a string payload';
+          problem = `${method}() returned a record without an integer version and a string payload`;
           break;
         }
         if (payload.includes('\u0000')) {
-          problem = 'load() returned a payload with a NUL character, which no JSON text holds';
+          problem = `${method}() returned a payload with a NUL character, which no JSON text holds`;
           break;
+        }
+        if (positions !== undefined) {
+          const position = record.position;
+          positions.push(typeof position === 'number' ? position : NaN);
+        }
+        if (ids !== undefined) {
+          const id = record.aggregateId;
+          if (typeof id !== 'string' || id === '' || !id.isWellFormed()) {
+            problem = `${method}() returned a record without an aggregateId (a non-empty, well-formed string)`;
+            positions.pop();
+            break;
+          }
+          let index = idIndex.get(id);
+          if (index === undefined) {
+            index = ids.length;
+            ids.push(id);
+            idIndex.set(id, index);
+          }
+          idOf.push(index);
         }
         versions.push(version);
         payloads.push(payload);
       }
     }
   } catch (error) {
-    problem = `reading record ${payloads.length} of load()'s answer threw: ${messageOf(error)}`;
+    problem = `reading record ${payloads.length} of ${method}()'s answer threw: ${messageOf(error)}`;
+    positions?.splice(payloads.length);
   }
   let text;
   try {
@@ -48,7 +79,10 @@ export function readRecords(answer) {
     // hand over at once. The fourth element tells the core to say so (OUT_OF_MEMORY).
     return ['', new Float64Array(0), undefined, isStringTooLong(error) ? messageOf(error) : undefined];
   }
-  return [text, new Float64Array(versions), problem];
+  const read = [text, new Float64Array(versions), problem, undefined];
+  if (positions !== undefined) read.push(new Float64Array(positions));
+  if (ids !== undefined) read.push(ids, new Uint32Array(idOf));
+  return read;
 }
 
 /**

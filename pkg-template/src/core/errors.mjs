@@ -4,12 +4,12 @@
 // checks it against the core's ErrorCode, index.d.ts and the README.
 
 /** Every `code` an EventStoreError can carry. */
-export const ERROR_CODES = Object.freeze(['INVALID_ARGUMENT', 'CONFLICT', 'STORAGE', 'CORRUPT', 'OUT_OF_MEMORY', 'LOCKED', 'FREED', 'NOT_INITIALIZED', 'INTERNAL']);
+export const ERROR_CODES = Object.freeze(['INVALID_ARGUMENT', 'CONFLICT', 'STORAGE', 'CORRUPT', 'UNSUPPORTED', 'OUT_OF_MEMORY', 'LOCKED', 'FREED', 'NOT_INITIALIZED', 'INTERNAL']);
 
 const KNOWN_CODES = new Set(ERROR_CODES);
 
 // The codes of the core's errors that become an EventStoreError as they are.
-const PLAIN_CODES = new Set(['INVALID_ARGUMENT', 'STORAGE', 'CORRUPT', 'OUT_OF_MEMORY']);
+const PLAIN_CODES = new Set(['INVALID_ARGUMENT', 'STORAGE', 'CORRUPT', 'UNSUPPORTED', 'OUT_OF_MEMORY']);
 
 /** Base class of every error the store reports. `code` says what kind of failure it is. */
 export class EventStoreError extends Error {
@@ -69,6 +69,7 @@ function fromCoreUnguarded(error, uncoded) {
     const wrapped = new EventStoreError(code, error.message, error.cause === undefined ? undefined : { cause: error.cause });
     if (error.aggregateId !== undefined) wrapped.aggregateId = error.aggregateId;
     if (error.version !== undefined) wrapped.version = error.version;
+    if (error.position !== undefined) wrapped.position = error.position;
     return wrapped;
   }
   const named = uncoded?.(error); // not one of ours: maybe the caller can say what it means

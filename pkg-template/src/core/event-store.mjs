@@ -1,12 +1,18 @@
 // The public EventStore class over the wasm core, independent of how the wasm was loaded.
 //
-// What lives here and why: JS-only checks (typeof, lone surrogates), Promises, one JSON.parse per
-// load (fresh objects for every caller), and the copy of each batch's JSON (json-writer.mjs) into
-// the core. Everything else (validation of values, versions, ids, times, encoding) is in Rust.
+// What lives here and why: JS-only checks (typeof, lone surrogates, option names), Promises, one
+// JSON.parse per load (fresh objects for every caller), the copy of each batch's JSON
+// (json-writer.mjs) into the core, and subscriptions (subscription.mjs), which call back into
+// the app. Everything else (validation of values, versions, positions, ids, times, encoding,
+// idempotent retries) is in Rust.
 import { readAppendAnswer, readRecords } from './adapter-answers.mjs';
 import { encoder, giveBack, KEPT_BYTES, reserve, takeBytes, writeUtf8 } from './bytes.mjs';
 import { describe, EventStoreError, EventStoreConflictError, fromCore, invalid, messageOf, tooLongForAString } from './errors.mjs';
 import { encodeEvents } from './json-writer.mjs';
+import { ChangeFeed, PAGE, Subscription } from './subscription.mjs';
+
+// One ChangeFeed per adapter object: every store of this realm over it hears the others.
+const feeds = new WeakMap();
 
 /** Whether `value` is a Promise (or any thenable), read without letting a getter throw out. */
 function isThenable(value) {
@@ -28,21 +34,52 @@ function checkAggregateId(aggregateId) {
   }
 }
 
-/** options.limit of a load as the core takes it: -1 for none; the core checks the rest. */
-function limitArgument(options) {
-  if (options === undefined || options === null) return -1;
+/**
+ * The members of an options object, each read once: unknown names are refused (a misspelt
+ * option must not be ignored silently). `method` names the call in messages.
+ */
+function readOptions(options, names, method) {
+  if (options === undefined || options === null) return {};
   if (typeof options !== 'object') throw invalid(`options must be an object, got ${describe(options)}`);
-  let limit;
+  const read = {};
+  let keys;
   try {
-    limit = options.limit;
+    keys = Object.keys(options);
   } catch (error) {
-    throw invalid(`options.limit cannot be read: ${messageOf(error)}`, error);
+    throw invalid(`options cannot be read: ${messageOf(error)}`, error);
   }
+  for (const key of keys) {
+    if (!names.includes(key)) {
+      throw invalid(`options.${key} is not an option of ${method}; it takes ${names.map((n) => `options.${n}`).join(', ')}`);
+    }
+  }
+  for (const name of names) {
+    try {
+      read[name] = options[name];
+    } catch (error) {
+      throw invalid(`options.${name} cannot be read: ${messageOf(error)}`, error);
+    }
+  }
+  return read;
+}
+
+/** options.limit of a load as the core takes it: -1 for none; the core checks the rest. */
+function limitArgument(options, method) {
+  const { limit } = readOptions(options, ['limit'], method);
   if (limit === undefined) return -1;
   if (typeof limit !== 'number' || limit === -1) {
     throw invalid(`options.limit must be a positive integer, got ${describe(limit)}`);
   }
   return limit;
+}
+
+/** A position argument: undefined or null for "from the start", else a safe integer. */
+function positionArgument(value, name) {
+  if (value === undefined || value === null) return -1;
+  if (!Number.isSafeInteger(value)) {
+    throw invalid(`${name} must be a safe integer (negative: from the start), null or undefined, got ${describe(value)}`);
+  }
+  return value;
 }
 
 function fromVersionArgument(fromVersion) {
@@ -82,6 +119,12 @@ export function createApi(core, randomBytes, ready = () => {}) {
     #suspends;
     // A view of the in-memory core's input buffer; see #appendToMemory.
     #input;
+    // Who hears of this store's appends: the subscriptions of every store over the same adapter.
+    #feed;
+    // Why the storage has no global log (undefined: it has one).
+    #noLog;
+    // The open subscriptions, ended when the store is freed.
+    #subscriptions = new Set();
 
     constructor(options) {
       if (options !== undefined && (options === null || typeof options !== 'object')) {
@@ -105,8 +148,16 @@ export function createApi(core, randomBytes, ready = () => {}) {
         this.#core = this.#suspends
           ? new core.AdapterEventStore(storage, randomBytes(32), helpers)
           : new core.MemoryEventStore(randomBytes(32));
+        this.#noLog = this.#core.log_support();
       } catch (error) {
         throw fromCore(error);
+      }
+      if (this.#suspends) {
+        let feed = feeds.get(storage);
+        if (feed === undefined) feeds.set(storage, (feed = new ChangeFeed(storage)));
+        this.#feed = feed;
+      } else {
+        this.#feed = new ChangeFeed(undefined);
       }
     }
 
@@ -141,6 +192,7 @@ export function createApi(core, randomBytes, ready = () => {}) {
           throw fromCore(error);
         }
       }
+      if (this.#feed.listening) this.#feed.notify();
       return version < 0 ? null : version;
     }
 
@@ -149,7 +201,7 @@ export function createApi(core, randomBytes, ready = () => {}) {
       EventStore.#checkReceiver(this, 'loadEvents');
       checkAggregateId(aggregateId);
       const after = fromVersionArgument(fromVersion);
-      const limit = limitArgument(options);
+      const limit = limitArgument(options, 'loadEvents');
       let json;
       try {
         json = this.#live().load(aggregateId, after, limit);
@@ -158,6 +210,79 @@ export function createApi(core, randomBytes, ready = () => {}) {
         throw fromCore(error, tooLongForAString);
       }
       return JSON.parse(json);
+    }
+
+    /**
+     * Every event of every stream with position > fromPosition (all when omitted or negative),
+     * in commit order, at most options.limit.
+     */
+    async loadAllEvents(fromPosition, options) {
+      EventStore.#checkReceiver(this, 'loadAllEvents');
+      const after = positionArgument(fromPosition, 'fromPosition');
+      const limit = limitArgument(options, 'loadAllEvents');
+      let json;
+      try {
+        json = this.#live().load_all(after, limit);
+        if (this.#suspends) json = await json;
+      } catch (error) {
+        throw fromCore(error, tooLongForAString);
+      }
+      return JSON.parse(json);
+    }
+
+    /** The newest event's position, or null for an empty store. */
+    async getLastPosition() {
+      EventStore.#checkReceiver(this, 'getLastPosition');
+      let position;
+      try {
+        position = this.#live().last_position();
+        if (this.#suspends) position = await position;
+      } catch (error) {
+        throw fromCore(error);
+      }
+      return position < 0 ? null : position;
+    }
+
+    /**
+     * Delivers the history (after options.fromPosition, or with options.aggregateId that
+     * stream's after options.fromVersion), then every event committed afterwards, in order,
+     * each once, awaiting what `handler` returns. Throws at once for bad arguments.
+     */
+    subscribe(handler, options) {
+      EventStore.#checkReceiver(this, 'subscribe');
+      if (typeof handler !== 'function') {
+        throw invalid(`handler must be a function, got ${describe(handler)}`);
+      }
+      const { fromPosition, aggregateId, fromVersion } =
+        readOptions(options, ['fromPosition', 'aggregateId', 'fromVersion'], 'subscribe');
+      let read;
+      let cursorOf;
+      let after;
+      if (aggregateId !== undefined) {
+        checkAggregateId(aggregateId);
+        if (fromPosition !== undefined) {
+          throw invalid('options.fromPosition cannot be combined with options.aggregateId: a stream is followed by version (options.fromVersion)');
+        }
+        after = positionArgument(fromVersion, 'options.fromVersion');
+        read = (version) => this.loadEvents(aggregateId, version, { limit: PAGE });
+        cursorOf = (event) => event.version;
+      } else {
+        if (fromVersion !== undefined) {
+          throw invalid('options.fromVersion needs options.aggregateId (the stream it is a version of); follow the global log with options.fromPosition');
+        }
+        after = positionArgument(fromPosition, 'options.fromPosition');
+        this.#live();
+        if (this.#noLog !== undefined) throw new EventStoreError('UNSUPPORTED', this.#noLog);
+        read = (position) => this.loadAllEvents(position, { limit: PAGE });
+        cursorOf = (event) => event.position;
+      }
+      const subscriptions = this.#subscriptions;
+      const subscription = new Subscription({
+        read, cursorOf, handler, after, feed: this.#feed,
+        onEnd: () => subscriptions.delete(subscription),
+      });
+      subscriptions.add(subscription);
+      return Object.freeze({ caughtUp: subscription.caughtUp, done: subscription.done, close: subscription.close });
     }
 
     /** The stream's last version, or null if it does not exist. */
@@ -182,6 +307,9 @@ export function createApi(core, randomBytes, ready = () => {}) {
       EventStore.#checkReceiver(this, 'free');
       const core = this.#core;
       this.#core = undefined;
+      for (const subscription of [...this.#subscriptions]) {
+        subscription.fail(new EventStoreError('FREED', 'the subscription ended: its EventStore was freed with free()'));
+      }
       try {
         core?.free();
       } catch {

@@ -8,7 +8,7 @@ import { EventStore, EventStoreError, EventStoreConflictError } from 'wasm-event
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 const ISO_UTC_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const RECORDED_KEYS = ['aggregateId', 'data', 'eventId', 'metadata', 'occurredOn', 'type', 'version'];
+const RECORDED_KEYS = ['aggregateId', 'data', 'eventId', 'metadata', 'occurredOn', 'position', 'type', 'version'];
 
 // Appends `events` to a new stream of a new store and loads them back.
 async function roundTrip(events, id = 'stream') {
@@ -254,6 +254,7 @@ describe('isolation: the store keeps its own copies', () => {
       metadata: { tags: ['a'], who: { name: 'ann' } },
       eventId: 'id-1',
       occurredOn: '2024-05-01T10:00:00.000Z',
+      position: 0,
     },
   ];
   const mutate = ({ events, when }) => {

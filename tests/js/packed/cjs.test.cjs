@@ -37,6 +37,7 @@ test('append, load and version round trip', async () => {
     metadata: { via: 'cjs' },
     eventId: loaded[0].eventId,
     occurredOn: '2024-05-01T10:00:00.000Z',
+    position: 0,
   });
   assert.match(loaded[0].eventId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i);
   assert.deepEqual(

@@ -31,9 +31,10 @@ function createTestEvents(count, prefix = 'event_data_') {
   });
 }
 
-// What loadEvents must return for `events` appended to `id` starting at `firstVersion`.
+// What loadEvents must return for `events` appended to `id` starting at `firstVersion`, at
+// `positions` of the store's global log (by default the versions: one stream per store).
 // A deep copy, so that it cannot change along with the store's objects.
-function recorded(id, firstVersion, events) {
+function recorded(id, firstVersion, events, positions = events.map((_, i) => firstVersion + i)) {
   return events.map((e, i) => ({
     aggregateId: id,
     version: firstVersion + i,
@@ -42,6 +43,7 @@ function recorded(id, firstVersion, events) {
     metadata: {},
     eventId: e.eventId,
     occurredOn: e.occurredOn,
+    position: positions[i],
   }));
 }
 
@@ -255,16 +257,16 @@ test('streams are isolated from each other', async () => {
 
   assert.deepEqual(await store.loadEvents(a), recorded(a, 0, a1));
   assert.equal(await store.getCurrentVersion(a), 1);
-  assert.deepEqual(await store.loadEvents(b), recorded(b, 0, b1));
+  assert.deepEqual(await store.loadEvents(b), recorded(b, 0, b1, [2, 3, 4]));
   assert.equal(await store.getCurrentVersion(b), 2);
 
   const a2 = createTestEvents(1, 'streamA_batch2_');
   assert.equal(await store.appendEvents(a, 1, a2), 2);
 
-  assert.deepEqual(await store.loadEvents(a), recorded(a, 0, [...a1, ...a2]));
+  assert.deepEqual(await store.loadEvents(a), recorded(a, 0, [...a1, ...a2], [0, 1, 5]));
   assert.equal(await store.getCurrentVersion(a), 2);
   // b is untouched.
-  assert.deepEqual(await store.loadEvents(b), recorded(b, 0, b1));
+  assert.deepEqual(await store.loadEvents(b), recorded(b, 0, b1, [2, 3, 4]));
   assert.equal(await store.getCurrentVersion(b), 2);
 });
 

@@ -29,6 +29,8 @@ const lockOf = (dir) => path.join(dir, 'LOCK');
 const sizeOf = (file) => fs.statSync(file).size;
 const lockPid = (dir) => fs.readFileSync(lockOf(dir), 'utf8').split('\n')[0]; // the pid is its first line
 const records = (from, payloads) => payloads.map((payload, i) => ({ version: from + i, payload }));
+/** A load's records without their positions (checked on their own). */
+const unplaced = (answer) => answer.map(({ version, payload }) => ({ version, payload }));
 
 /** Watches a child process: its stdout lines, waiting for a number of them, and its exit. */
 function watch(child) {
@@ -116,8 +118,10 @@ describe('FileStorage: persistence and the adapter contract', () => {
       store = new EventStore({ storage });
       assert.deepEqual(await store.loadEvents('order-1'), before.one);
       assert.deepEqual(await store.loadEvents('order-2'), before.two);
+      // Payloads identical, and positions too: they are the events' order in the log.
       assert.deepEqual(storage.load('order-1', -1), before.rawOne, 'payloads are identical');
       assert.deepEqual(storage.load('order-2', -1), before.rawTwo);
+      assert.deepEqual(before.rawOne.map((r) => r.position), [0, 1, 3]);
       assert.equal(await store.getCurrentVersion('order-1'), 2);
       assert.equal(await store.getCurrentVersion('order-2'), 0);
       assert.equal(await store.getCurrentVersion('order-3'), null);
@@ -140,16 +144,16 @@ describe('FileStorage: persistence and the adapter contract', () => {
     const storage = await FileStorage.open(freshDir());
     try {
       assert.equal(storage.version('nobody'), -1, 'version() answers a plain number');
-      assert.deepEqual(storage.load('nobody', -1), [], 'load() answers a plain array');
+      assert.deepEqual(unplaced(storage.load('nobody', -1)), [], 'load() answers a plain array');
       const payloads = ['p0', '{"json":true}', 'p2 ünï 😀', '\u0000 nul', 'p4'];
       assert.deepEqual(await storage.append('s', -1, records(0, payloads.slice(0, 3))), { ok: true });
       assert.deepEqual(await storage.append('s', 2, records(3, payloads.slice(3))), { ok: true });
       assert.equal(storage.version('s'), 4);
       for (const afterVersion of [-1, 0, 1, 3, 4, 5, 100]) {
         const from = Math.max(afterVersion + 1, 0);
-        assert.deepEqual(storage.load('s', afterVersion), records(from, payloads.slice(from)), `after ${afterVersion}`);
+        assert.deepEqual(unplaced(storage.load('s', afterVersion)), records(from, payloads.slice(from)), `after ${afterVersion}`);
       }
-      assert.deepEqual(storage.load('S', -1), [], 'ids are case-sensitive');
+      assert.deepEqual(unplaced(storage.load('S', -1)), [], 'ids are case-sensitive');
     } finally {
       await storage.close();
     }
@@ -166,7 +170,7 @@ describe('FileStorage: persistence and the adapter contract', () => {
           { ok: false, actualVersion: 1 }, `expected ${expected}`);
       }
       assert.deepEqual(await storage.append('fresh', 0, records(1, ['x'])), { ok: false, actualVersion: -1 });
-      assert.deepEqual(storage.load('s', -1), records(0, ['p0', 'p1']));
+      assert.deepEqual(unplaced(storage.load('s', -1)), records(0, ['p0', 'p1']));
       assert.equal(storage.version('fresh'), -1);
       assert.equal(sizeOf(logOf(dir)), size, 'the log did not grow');
 
@@ -182,7 +186,7 @@ describe('FileStorage: persistence and the adapter contract', () => {
     }
     storage = await FileStorage.open(dir);
     try {
-      assert.deepEqual(storage.load('s', -1), records(0, ['p0', 'p1']));
+      assert.deepEqual(unplaced(storage.load('s', -1)), records(0, ['p0', 'p1']));
       assert.equal(storage.version('fresh'), -1);
     } finally {
       await storage.close();
@@ -209,7 +213,7 @@ describe('FileStorage: persistence and the adapter contract', () => {
     });
     storage = await FileStorage.open(dir);
     try {
-      for (let i = 0; i < 20; i++) assert.deepEqual(storage.load(`s${i}`, -1), records(0, [`payload ${i}`]));
+      for (let i = 0; i < 20; i++) assert.deepEqual(unplaced(storage.load(`s${i}`, -1)), records(0, [`payload ${i}`]));
     } finally {
       await storage.close();
     }
@@ -262,7 +266,7 @@ describe('FileStorage: the directory lock', () => {
     assert.equal(opened.length, 1, 'exactly one of two racing opens succeeds');
     assert.match(results.find((r) => r.status === 'rejected').reason.message, /in use by pid/);
     try {
-      assert.deepEqual(opened[0].load('s', -1), records(0, ['p']));
+      assert.deepEqual(unplaced(opened[0].load('s', -1)), records(0, ['p']));
     } finally {
       await opened[0].close();
     }

@@ -303,7 +303,7 @@ describe('IndexedDbStorage after another connection changes the database version
     const storage = await IndexedDbStorage.open('vc-upgrade', { indexedDB, IDBKeyRange });
     const store = new EventStore({ storage });
     await store.appendEvents('s', -1, [{ type: 'A' }]);
-    const upgrade = indexedDB.open('vc-upgrade', 2);
+    const upgrade = indexedDB.open('vc-upgrade', 3); // this release's schema is 2
     upgrade.onupgradeneeded = () => upgrade.result.createObjectStore('newer');
     const newer = await request(upgrade); // not blocked: our connection closed for it
     for (const call of [() => store.loadEvents('s'), () => store.appendEvents('s', 0, [{ type: 'B' }]), () => store.getCurrentVersion('s')]) {

@@ -40,6 +40,12 @@ function checkVersion(value, name, method) {
   }
 }
 
+function checkLimit(limit, method) {
+  if (limit !== Infinity && (!Number.isSafeInteger(limit) || limit < 1)) {
+    throw new TypeError(`FileStorage.${method}: limit must be a positive integer, got ${String(limit)}`);
+  }
+}
+
 function payloadsOf(records, expectedVersion) {
   if (!Array.isArray(records)) throw new TypeError('FileStorage.append: records must be an array');
   const payloads = new Array(records.length);
@@ -67,7 +73,7 @@ export class FileStorage {
   #lock;
   #key;
   #recovery;
-  // aggregateId -> payloads of the stream (version = position); committed (flushed) state only.
+  // The streams and the global log (index.mjs); committed (flushed) state only.
   #index;
   // Bytes of the log that are durable; the next frame goes there.
   #length;
@@ -153,21 +159,37 @@ export class FileStorage {
   }
 
   #versionOf(aggregateId) {
-    const stream = this.#index.get(aggregateId);
-    return stream === undefined ? -1 : stream.length - 1;
+    return this.#index.version(aggregateId);
   }
 
-  /** The records with version > afterVersion, ascending (synchronous). */
-  load(aggregateId, afterVersion) {
+  /**
+   * The records with version > afterVersion, ascending, at most `limit` (default: all), each
+   * with its position (synchronous).
+   */
+  load(aggregateId, afterVersion, limit = Infinity) {
     this.#check();
     checkAggregateId(aggregateId, 'load');
     checkVersion(afterVersion, 'afterVersion', 'load');
-    const stream = this.#index.get(aggregateId);
-    if (stream === undefined) return [];
-    const from = afterVersion + 1;
-    const records = new Array(Math.max(0, stream.length - from));
-    for (let i = 0; i < records.length; i++) records[i] = { version: from + i, payload: stream[from + i] };
-    return records;
+    checkLimit(limit, 'load');
+    return this.#index.load(aggregateId, afterVersion, limit);
+  }
+
+  /**
+   * The records of every stream with position > afterPosition, ascending, at most `limit`:
+   * { aggregateId, version, position, payload } (synchronous; positions are the events' order
+   * in the log).
+   */
+  loadAll(afterPosition, limit) {
+    this.#check();
+    checkVersion(afterPosition, 'afterPosition', 'loadAll');
+    checkLimit(limit, 'loadAll');
+    return this.#index.loadAll(afterPosition, limit);
+  }
+
+  /** The highest position, -1 when the log holds no event (synchronous). */
+  lastPosition() {
+    this.#check();
+    return this.#index.lastPosition();
   }
 
   /** The stream's last version, -1 if it does not exist (synchronous). */
@@ -264,14 +286,7 @@ export class FileStorage {
         }
         await this.#checkInterference(true); // nothing acknowledged that may be lost
         this.#length += frame.length;
-        for (const item of accepted) {
-          let stream = this.#index.get(item.id);
-          if (stream === undefined) {
-            stream = [];
-            this.#index.set(item.id, stream);
-          }
-          for (const payload of item.payloads) stream.push(payload);
-        }
+        for (const item of accepted) this.#index.add(item.id, item.payloads);
       }
     } catch (error) {
       for (const item of accepted) item.reject(error);

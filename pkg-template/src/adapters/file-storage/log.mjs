@@ -23,6 +23,7 @@ import path from 'node:path';
 
 import { crc32 } from './crc32.mjs';
 import { failure, GONE, identityAt, identityOf, readFully, Reader, READ_CHUNK, syncDirectory, writeFully } from './files.mjs';
+import { LogIndex } from './index.mjs';
 
 const LOG_NAME = 'events.log';
 const SIGNATURE = Buffer.from('WESLOG1\n', 'latin1');
@@ -126,17 +127,12 @@ function applyFrame(index, text, logPath, position) {
       Array.isArray(entry.payloads) && entry.payloads.length > 0 &&
       entry.payloads.every((payload) => typeof payload === 'string');
     if (!valid) throw corrupt(logPath, position, 'a frame with a valid checksum holds a malformed append');
-    let stream = index.get(entry.id);
-    const length = stream === undefined ? 0 : stream.length;
+    const length = index.version(entry.id) + 1;
     if (entry.from !== length) {
       throw corrupt(logPath, position, `an append to stream ${JSON.stringify(entry.id)} at version ${entry.from}, ` +
         `but the stream's next version is ${length}`);
     }
-    if (stream === undefined) {
-      stream = [];
-      index.set(entry.id, stream);
-    }
-    for (const payload of entry.payloads) stream.push(payload);
+    index.add(entry.id, entry.payloads);
   }
 }
 
@@ -269,13 +265,13 @@ export async function openLog(directory) {
       }
       await writeFully(handle, SIGNATURE, 0);
       await handle.sync();
-      return { handle, logPath, identity, index: new Map(), length: SIGNATURE.length, tail: NO_TAIL };
+      return { handle, logPath, identity, index: new LogIndex(), length: SIGNATURE.length, tail: NO_TAIL };
     }
     const head = await readFully(handle, 0, SIGNATURE.length);
     if (!head.equals(SIGNATURE)) {
       throw failure(`${logPath} is not a FileStorage log (it does not start with the signature)`);
     }
-    const index = new Map();
+    const index = new LogIndex();
     const reader = new Reader(handle, size);
     let position = SIGNATURE.length;
     while (position < size) {
