@@ -55,7 +55,7 @@ export class ChangeFeed {
   async listen(listener) {
     this.#listeners.add(listener);
     const stop = () => {
-      this.#listeners.delete(listener);
+      if (!this.#listeners.delete(listener)) return; // stopped already
       if (this.#listeners.size === 0) this.#stopWatching();
     };
     try {
@@ -122,6 +122,8 @@ export class Subscription {
   #resolveCaughtUp;
   #rejectCaughtUp;
   #onEnd;
+  // Removes this subscription's listener from the feed (set once it listens).
+  #stop;
 
   constructor({ read, cursorOf, handler, after, feed, onEnd }) {
     this.#read = read;
@@ -148,6 +150,7 @@ export class Subscription {
     if (this.#ended) return;
     this.#ended = true;
     this.#wake?.();
+    this.#stop?.(); // at once: the adapter stops watching with the last subscription
     this.#onEnd();
     if (error === undefined) {
       this.#resolveCaughtUp();
@@ -164,12 +167,12 @@ export class Subscription {
   }
 
   async #run(feed) {
-    let stop;
     try {
-      stop = await feed.listen(() => {
+      this.#stop = await feed.listen(() => {
         this.#dirty = true;
         this.#wake?.();
       });
+      if (this.#ended) this.#stop(); // closed while watch() was being armed
       let caughtUp = false;
       while (!this.#ended) {
         this.#dirty = false;
@@ -196,7 +199,7 @@ export class Subscription {
     } catch (error) {
       this.#end(error);
     } finally {
-      stop?.();
+      this.#stop?.();
     }
   }
 }
