@@ -2,16 +2,16 @@
 // and every user intent is turned into events by `decide` against the state this tab has loaded.
 // Keeping the intent (not the events) is what makes a retry after a conflict meaningful: the same
 // intent is decided again on the fresh state, and may give other events, or none.
+//
+// Each list is an aggregate, its own stream: it starts with ListCreated (at expected version -1)
+// and may end with ListDeleted. The same fold serves the list a tab shows and the sidebar, which
+// folds every event of the global log into one state per list.
 
-/** The lists (aggregates) the demo offers. Their ids are the aggregate ids in the store. */
-export const LISTS = [
-  { id: 'list-groceries', defaultName: 'Groceries' },
-  { id: 'list-hardware', defaultName: 'Hardware store' },
-  { id: 'list-party', defaultName: 'Weekend party' },
-];
+/** A new list's id: the aggregate id of its stream. */
+export const newListId = () => `list-${crypto.randomUUID()}`;
 
-export function emptyState(defaultName) {
-  return { name: defaultName, items: new Map(), version: null };
+export function emptyState() {
+  return { name: '', created: false, deleted: false, items: new Map(), version: null, position: null };
 }
 
 /** Applies one recorded event; returns the same state object (mutated). Unknown types are kept in the log only. */
@@ -34,18 +34,26 @@ export function apply(state, event) {
     case 'ItemRemoved':
       state.items.delete(data.itemId);
       break;
+    case 'ListCreated':
+      state.created = true;
+      state.name = data.name;
+      break;
     case 'ListRenamed':
       state.name = data.name;
+      break;
+    case 'ListDeleted':
+      state.deleted = true;
       break;
     default:
       break;
   }
   state.version = event.version;
+  if (event.position !== undefined) state.position ??= event.position; // when the list began
   return state;
 }
 
-export function rebuild(defaultName, events) {
-  return events.reduce(apply, emptyState(defaultName));
+export function rebuild(events) {
+  return events.reduce(apply, emptyState());
 }
 
 /** Thrown by `decide` when an intent makes no sense on the given state. */
@@ -58,11 +66,20 @@ export class IntentRejected extends Error {
 
 /**
  * Turns an intent into the events that carry it out on `state`.
- * Intents: { kind: 'add', name } | { kind: 'check', itemId, checked } | { kind: 'remove', itemId }
- *        | { kind: 'rename', name }
+ * Intents: { kind: 'create', name } | { kind: 'add', name } | { kind: 'check', itemId, checked }
+ *        | { kind: 'remove', itemId } | { kind: 'rename', name } | { kind: 'delete' }
  * Returns [] when there is nothing to do (the state already says what the user wanted).
  */
 export function decide(state, intent, newId = () => crypto.randomUUID()) {
+  if (intent.kind === 'create') {
+    const name = intent.name.trim();
+    if (!name) throw new IntentRejected('Type the name of the new list first.');
+    if (name.length > 60) throw new IntentRejected('List names are at most 60 characters.');
+    if (state.created) throw new IntentRejected('This list exists already.');
+    return [{ type: 'ListCreated', data: { name } }];
+  }
+  if (state.deleted) throw new IntentRejected(`“${state.name}” was deleted.`);
+  if (!state.created) throw new IntentRejected('This list does not exist.');
   switch (intent.kind) {
     case 'add': {
       const name = intent.name.trim();
@@ -87,6 +104,8 @@ export function decide(state, intent, newId = () => crypto.randomUUID()) {
       if (name === state.name) return [];
       return [{ type: 'ListRenamed', data: { name } }];
     }
+    case 'delete':
+      return [{ type: 'ListDeleted', data: {} }];
     default:
       throw new IntentRejected(`Unknown intent ${intent.kind}`);
   }
@@ -99,6 +118,8 @@ export function describeIntent(intent) {
     case 'check': return `${intent.checked ? 'Check' : 'Uncheck'} “${intent.label}”`;
     case 'remove': return `Remove “${intent.label}”`;
     case 'rename': return `Rename the list to “${intent.name.trim()}”`;
+    case 'create': return `Create the list “${intent.name.trim()}”`;
+    case 'delete': return `Delete “${intent.label}”`;
     default: return intent.kind;
   }
 }
@@ -112,6 +133,8 @@ export function describeEvent(event, names) {
     case 'ItemUnchecked':
     case 'ItemRemoved': return `“${names.get(data.itemId) ?? data.itemId}”`;
     case 'ListRenamed': return `to “${data.name}”`;
+    case 'ListCreated': return `“${data.name}”`;
+    case 'ListDeleted': return '';
     default: return JSON.stringify(data);
   }
 }

@@ -1,14 +1,19 @@
-// The app: three shopping lists, each an aggregate whose events wasm-event-store keeps in
-// IndexedDB. Each tab keeps, per list, the version it last loaded and appends with exactly that
-// version as expectedVersion; it never re-reads the version just before appending. So when another
-// tab has changed the list in between, the store refuses the append (EventStoreConflictError), and
-// this tab says so, loads what it missed and offers to retry the same intent on the fresh state.
+// The app: shopping lists, each an aggregate whose events wasm-event-store keeps in IndexedDB.
+//
+// The sidebar is a projection: one subscription over the whole global log (every list's events,
+// in commit order) folds them into a state per list, so lists created, renamed or deleted in any
+// tab appear here live (IndexedDbStorage tells the other tabs through its BroadcastChannel).
+//
+// The list on the right is what this tab has loaded of that one stream. Each tab appends with
+// the version it last loaded as expectedVersion and never re-reads the version just before
+// appending. So when another tab has changed the list in between, the store refuses the append
+// (EventStoreConflictError), and this tab says so, loads what it missed and offers to retry the
+// same intent on the fresh state. (The sidebar already knows: it flags the list as changed.)
 import { EventStore, EventStoreConflictError, IndexedDbStorage } from 'wasm-event-store';
-import { LISTS, apply, decide, describeEvent, describeIntent, emptyState, IntentRejected } from './domain.js';
+import { apply, decide, describeEvent, describeIntent, emptyState, IntentRejected, newListId } from './domain.js';
 import './style.css';
 
 const DB_NAME = 'wes-demo-shopping-lists';
-const CHANNEL = 'wes-demo-shopping-lists';
 
 const $ = (id) => document.getElementById(id);
 
@@ -23,24 +28,32 @@ const tabId = (() => {
   return id;
 })();
 
-/** Per list: the events this tab has loaded, the state folded from them, and what others did since. */
-const lists = new Map(LISTS.map((list) => [list.id, {
-  ...list,
-  events: [],
-  state: emptyState(list.defaultName),
-  /** The version this tab last loaded (null: the stream did not exist). Appends use it. */
-  loadedVersion: null,
-  /** The newest version another tab announced, if newer than loadedVersion. */
-  announcedVersion: null,
-  /** Versions that arrived with the last reload, highlighted in the log. */
-  fresh: new Set(),
-  /** How long the first rebuild from the whole log took, in ms. */
-  rebuildMs: null,
-}]));
+/** The projection of the global log: every list's state, by id (kept by the subscription). */
+const catalog = new Map();
+
+/** Per list this tab has opened: the events it loaded, their fold, and what arrived last. */
+const loaded = new Map();
+function loadedList(id) {
+  let list = loaded.get(id);
+  if (list === undefined) {
+    list = {
+      id,
+      events: [],
+      state: emptyState(),
+      /** The version this tab last loaded (null: nothing loaded yet). Appends use it. */
+      loadedVersion: null,
+      /** Versions that arrived with the last reload, highlighted in the log. */
+      fresh: new Set(),
+      /** How long the first rebuild from the whole stream took, in ms. */
+      rebuildMs: null,
+    };
+    loaded.set(id, list);
+  }
+  return list;
+}
 
 const ui = {
-  selected: LISTS.some((l) => l.id === location.hash.slice(1)) ? location.hash.slice(1)
-    : (LISTS.find((l) => l.id === localStorage.getItem('wes-demo-selected'))?.id ?? LISTS[0].id),
+  selected: null,
   busy: false,
   /** { listId, intent, expectedVersion, actualVersion, missed } after a refused append. */
   conflict: null,
@@ -49,14 +62,55 @@ const ui = {
 };
 
 let store;
-const channel = 'BroadcastChannel' in globalThis ? new BroadcastChannel(CHANNEL) : null;
 
-const current = () => lists.get(ui.selected);
+const current = () => (ui.selected === null ? undefined : loadedList(ui.selected));
 const versionLabel = (v) => (v === null || v === -1 ? 'none' : `v${v}`);
+/** The lists the sidebar shows: created and not deleted, oldest first. */
+const liveLists = () => [...catalog.entries()]
+  .filter(([, state]) => state.created && !state.deleted)
+  .sort(([, a], [, b]) => a.position - b.position);
+/** The newest version another tab appended to `id` that this tab has not loaded, or null. */
+function changedElsewhere(id) {
+  const known = catalog.get(id);
+  const list = loaded.get(id);
+  if (!known || !list || known.lastForeignVersion === undefined) return null;
+  return known.lastForeignVersion > (list.loadedVersion ?? -1) ? known.lastForeignVersion : null;
+}
+
+/** The subscription's handler: folds one event of the global log into the sidebar's states. */
+function project(event) {
+  let state = catalog.get(event.aggregateId);
+  if (state === undefined) catalog.set(event.aggregateId, (state = emptyState()));
+  apply(state, event);
+  if (event.metadata?.tab !== tabId) state.lastForeignVersion = event.version;
+  scheduleRender();
+}
+
+let renderScheduled = false;
+/** One render for all the events the subscription delivers in a burst. */
+function scheduleRender() {
+  if (renderScheduled) return;
+  renderScheduled = true;
+  setTimeout(() => {
+    renderScheduled = false;
+    followDeletion();
+    render();
+  }, 0);
+}
+
+/** If the list shown here was deleted (in any tab), show another one. */
+function followDeletion() {
+  const id = ui.selected;
+  if (id === null || !catalog.get(id)?.deleted) return;
+  const name = catalog.get(id).name;
+  const next = liveLists()[0]?.[0] ?? null;
+  ui.conflict = null;
+  select(next, { kind: 'info', text: `The list “${name}” was deleted.` });
+}
 
 /** Loads the events of `listId` after the version this tab has, and folds them into its state. */
 async function refresh(listId, { highlight = true } = {}) {
-  const list = lists.get(listId);
+  const list = loadedList(listId);
   const since = list.loadedVersion;
   const started = performance.now();
   const events = await store.loadEvents(listId, since);
@@ -67,14 +121,13 @@ async function refresh(listId, { highlight = true } = {}) {
   }
   if (events.length) list.loadedVersion = events[events.length - 1].version;
   list.fresh = highlight && since !== null ? new Set(events.map((e) => e.version)) : new Set();
-  if (list.announcedVersion !== null && list.announcedVersion <= (list.loadedVersion ?? -1)) list.announcedVersion = null;
   return events;
 }
 
-/** Decides `intent` on this tab's state and appends the events with the version this tab loaded. */
-async function perform(intent) {
-  const listId = ui.selected;
-  const list = lists.get(listId);
+/** Decides `intent` on this tab's state of `listId` and appends with the version this tab loaded. */
+async function perform(intent, listId = ui.selected) {
+  if (listId === null) return false;
+  const list = loadedList(listId);
   let events;
   try {
     events = decide(list.state, intent);
@@ -103,7 +156,6 @@ async function perform(intent) {
     await refresh(listId, { highlight: false });
     // A retried add leaves the item's name in the input: it is on the list now.
     if (intent.kind === 'add' && $('add-input').value.trim() === intent.name.trim()) $('add-input').value = '';
-    channel?.postMessage({ type: 'appended', listId, version, tab: tabId });
     if (wasRetry) ui.message = { kind: 'success', text: `Retried: ${describeIntent(intent)} is saved as ${versionLabel(version)}.` };
     return true;
   } catch (error) {
@@ -127,8 +179,18 @@ async function perform(intent) {
   }
 }
 
+/** Creates a new list (a new stream, expected version -1) and shows it. */
+async function createList(name) {
+  const id = newListId();
+  const saved = await perform({ kind: 'create', name }, id);
+  if (saved) await select(id);
+  else loaded.delete(id);
+  return saved;
+}
+
 async function reload() {
   const list = current();
+  if (!list) return;
   ui.busy = true;
   render();
   try {
@@ -172,10 +234,9 @@ function when(iso) {
 }
 
 function renderPicker() {
-  const items = LISTS.map(({ id }) => {
-    const list = lists.get(id);
-    const count = list.state.items.size;
-    const open = [...list.state.items.values()].filter((i) => !i.checked).length;
+  const items = liveLists().map(([id, state]) => {
+    const count = state.items.size;
+    const open = [...state.items.values()].filter((i) => !i.checked).length;
     return el('li', {},
       el('button', {
         type: 'button',
@@ -184,20 +245,22 @@ function renderPicker() {
         dataset: { listId: id },
         onclick: () => select(id),
       },
-      el('span', { class: 'list-option-name' }, list.state.name),
+      el('span', { class: 'list-option-name' }, state.name),
       el('span', { class: 'list-option-meta' },
         count ? `${open} to buy · ${count} item${count === 1 ? '' : 's'}` : 'empty',
-        ` · ${versionLabel(list.loadedVersion)}`),
-      list.announcedVersion !== null ? el('span', { class: 'dot', title: 'Changed in another tab' }, 'changed') : null));
+        ` · ${versionLabel(state.version)}`),
+      changedElsewhere(id) !== null ? el('span', { class: 'dot', title: 'Changed in another tab' }, 'changed') : null));
   });
   $('list-picker').replaceChildren(...items);
+  $('no-lists').hidden = items.length > 0;
 }
 
 function renderBanners() {
   const list = current();
   const banners = [];
   const { conflict } = ui;
-  if (conflict && conflict.listId === list.id) {
+  const announced = list ? changedElsewhere(list.id) : null;
+  if (list && conflict && conflict.listId === list.id) {
     const expected = conflict.expectedVersion === -1 ? '−1 (a new list)' : conflict.expectedVersion;
     banners.push(el('div', { class: 'banner conflict', role: 'alert', dataset: { testid: 'conflict-banner' } },
       el('div', { class: 'banner-body' },
@@ -211,11 +274,11 @@ function renderBanners() {
       el('div', { class: 'banner-actions' },
         button(`Retry: ${describeIntent(conflict.intent)}`, () => perform(conflict.intent), { class: 'primary', disabled: ui.busy, dataset: { testid: 'retry' } }),
         button('Discard my change', () => { ui.conflict = null; render(); }, { class: 'ghost', disabled: ui.busy }))));
-  } else if (list.announcedVersion !== null) {
+  } else if (announced !== null) {
     banners.push(el('div', { class: 'banner notice', role: 'status' },
       el('div', { class: 'banner-body' },
         el('strong', {}, 'Another tab changed this list.'),
-        el('p', {}, `It is at version ${list.announcedVersion}; this tab shows ${versionLabel(list.loadedVersion)}. Reload to see the changes (or keep going to see a conflict).`)),
+        el('p', {}, `It is at version ${announced}; this tab shows ${versionLabel(list.loadedVersion)}. Reload to see the changes (or keep going to see a conflict).`)),
       el('div', { class: 'banner-actions' }, button('Reload', reload, { class: 'secondary', disabled: ui.busy }))));
   }
   if (ui.message) {
@@ -228,6 +291,9 @@ function renderBanners() {
 
 function renderList() {
   const list = current();
+  $('list-card').hidden = !list;
+  $('log-card').hidden = !list;
+  if (!list) return;
   const { state } = list;
   $('list-title').textContent = state.name;
   const count = state.items.size;
@@ -249,11 +315,12 @@ function renderList() {
       }));
   }));
   $('empty').hidden = count > 0;
-  for (const id of ['add-button', 'reload-button', 'rename-button']) $(id).disabled = ui.busy;
+  for (const id of ['add-button', 'reload-button', 'rename-button', 'delete-button']) $(id).disabled = ui.busy;
 }
 
 function renderLog() {
   const list = current();
+  if (!list) return;
   const names = new Map();
   for (const event of list.events) if (event.type === 'ItemAdded') names.set(event.data.itemId, event.data.name);
   const rows = [...list.events].reverse().map((event) => {
@@ -273,6 +340,7 @@ function renderLog() {
 }
 
 function render() {
+  for (const id of ['new-list-button']) $(id).disabled = ui.busy;
   renderPicker();
   renderBanners();
   renderList();
@@ -280,14 +348,34 @@ function render() {
   $('app').setAttribute('aria-busy', String(ui.busy));
 }
 
-function select(listId) {
-  if (!lists.has(listId) || listId === ui.selected) return;
-  ui.selected = listId;
-  ui.message = null;
-  localStorage.setItem('wes-demo-selected', listId);
-  history.replaceState(null, '', `#${listId}`);
-  $('rename-form').hidden = true;
+/**
+ * Shows `listId` (null: none), loading what this tab has not loaded of it yet, with `message`
+ * (if any) above it.
+ */
+async function select(listId, message = null) {
+  if (listId === ui.selected) return;
+  // Known from the projection, or just created by this tab (before the projection heard of it).
+  if (listId !== null && !catalog.get(listId)?.created && !loaded.get(listId)?.state.created) return;
+  ui.message = message;
+  show(listId);
+  if (listId !== null && loadedList(listId).loadedVersion === null) {
+    ui.busy = true;
+    render();
+    try {
+      await refresh(listId, { highlight: false });
+    } finally {
+      ui.busy = false;
+    }
+  }
   render();
+}
+
+function show(listId) {
+  ui.selected = listId;
+  if (listId === null) localStorage.removeItem('wes-demo-selected');
+  else localStorage.setItem('wes-demo-selected', listId);
+  history.replaceState(null, '', listId === null ? location.pathname : `#${listId}`);
+  $('rename-form').hidden = true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -316,17 +404,15 @@ function wireForms() {
     event.preventDefault();
     if (await perform({ kind: 'rename', name: $('rename-input').value })) $('rename-form').hidden = true;
   });
-  addEventListener('hashchange', () => select(location.hash.slice(1)));
-}
-
-function wireChannel() {
-  if (!channel) return;
-  channel.addEventListener('message', ({ data }) => {
-    if (data?.type !== 'appended' || data.tab === tabId) return;
-    const list = lists.get(data.listId);
-    if (!list || data.version <= (list.loadedVersion ?? -1)) return;
-    list.announcedVersion = Math.max(list.announcedVersion ?? -1, data.version);
-    render();
+  addEventListener('hashchange', () => select(location.hash.slice(1) || null));
+  $('new-list-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (ui.busy) return;
+    if (await createList($('new-list-input').value)) $('new-list-input').value = '';
+  });
+  $('delete-button').addEventListener('click', () => {
+    const list = current();
+    if (list) perform({ kind: 'delete', label: list.state.name });
   });
 }
 
@@ -367,10 +453,19 @@ function wireStatus() {
 async function main() {
   wireStatus();
   wireForms();
-  wireChannel();
   try {
     store = new EventStore({ storage: await IndexedDbStorage.open(DB_NAME) });
-    for (const { id } of LISTS) await refresh(id, { highlight: false });
+    // Every event of every list, history first, then live (this tab's and the others').
+    const subscription = store.subscribe(project, { fromPosition: -1 });
+    subscription.done.catch((error) => {
+      console.error(error);
+      ui.message = { kind: 'error', text: `The list of lists stopped updating: ${error.message}` };
+      render();
+    });
+    await subscription.caughtUp;
+    const wanted = [location.hash.slice(1), localStorage.getItem('wes-demo-selected')];
+    const first = wanted.find((id) => id && catalog.get(id)?.created && !catalog.get(id).deleted) ?? liveLists()[0]?.[0] ?? null;
+    await select(first);
   } catch (error) {
     console.error(error);
     ui.message = { kind: 'error', text: `Could not open the event store: ${error.message}` };

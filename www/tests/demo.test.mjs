@@ -74,6 +74,19 @@ async function addItem(page, name) {
   await ready(page);
 }
 
+async function createList(page, name) {
+  await ready(page);
+  await page.getByLabel('Name of a new list').fill(name);
+  await page.getByRole('button', { name: 'Create list' }).click();
+  await page.getByRole('heading', { name, level: 2 }).waitFor();
+  await ready(page);
+}
+
+/** The names the sidebar lists, in order. */
+async function sidebar(page) {
+  return page.locator('#list-picker .list-option-name').allTextContents();
+}
+
 async function itemNames(page) {
   return page.locator('#items .item-name').allTextContents();
 }
@@ -102,8 +115,9 @@ test('items survive a reload: each list is rebuilt from its event log', { timeou
   const { server, context, errors } = await setup(t);
   const page = await open(context, server.url);
 
-  await page.getByRole('heading', { name: 'Groceries', level: 2 }).waitFor();
-  await page.getByText('Stream “list-groceries” does not exist yet.').waitFor();
+  await page.getByText('No lists yet: create the first one.').waitFor();
+  await createList(page, 'Groceries');
+  await page.locator('#log-body tr[data-version="0"]').waitFor();
 
   await addItem(page, 'tea');
   await item(page, 'tea').waitFor();
@@ -111,28 +125,29 @@ test('items survive a reload: each list is rebuilt from its event log', { timeou
   await addItem(page, 'bread');
   await item(page, 'bread').waitFor();
   await page.getByLabel('tea', { exact: true }).click();
-  await page.locator('#log-body tr[data-version="3"]').waitFor();
+  await page.locator('#log-body tr[data-version="4"]').waitFor();
   await ready(page);
   await page.getByRole('button', { name: 'Remove bread' }).click();
-  await page.locator('#log-body tr[data-version="4"]').waitFor();
+  await page.locator('#log-body tr[data-version="5"]').waitFor();
 
   // A second list is a second aggregate: its own stream, starting at v0.
-  await page.getByRole('button', { name: /Hardware store/ }).click();
-  await page.getByRole('heading', { name: 'Hardware store', level: 2 }).waitFor();
+  await createList(page, 'Hardware store');
   await addItem(page, 'wood screws');
   await page.getByRole('button', { name: 'Rename…' }).click();
   await page.getByLabel('New name of the list').fill('DIY weekend');
   await page.getByRole('button', { name: 'Save name' }).click();
   await page.getByRole('heading', { name: 'DIY weekend', level: 2 }).waitFor();
+  await page.locator('#list-picker .list-option-name', { hasText: 'DIY weekend' }).waitFor();
 
   await page.reload();
   await page.locator('body[data-ready="true"]').waitFor();
   // The selected list is remembered; the renamed one keeps its new name after the rebuild.
   await page.getByRole('heading', { name: 'DIY weekend', level: 2 }).waitFor();
+  assert.deepEqual(await sidebar(page), ['Groceries', 'DIY weekend'], 'the sidebar, rebuilt from the global log');
   assert.deepEqual(await itemNames(page), ['wood screws']);
   const diy = await logRows(page);
-  assertContiguous(diy, 2);
-  assert.deepEqual(diy.map((r) => r.type), ['ListRenamed', 'ItemAdded']);
+  assertContiguous(diy, 3);
+  assert.deepEqual(diy.map((r) => r.type), ['ListRenamed', 'ItemAdded', 'ListCreated']);
 
   await page.getByRole('button', { name: /Groceries/ }).click();
   await page.getByRole('heading', { name: 'Groceries', level: 2 }).waitFor();
@@ -140,59 +155,93 @@ test('items survive a reload: each list is rebuilt from its event log', { timeou
   assert.deepEqual(await itemNames(page), ['oat milk', 'tea']);
   assert.equal(await page.getByLabel('tea', { exact: true }).isChecked(), true);
   assert.equal(await page.getByLabel('oat milk', { exact: true }).isChecked(), false);
-  await page.getByText('rebuilt from 5 events').waitFor();
+  await page.getByText('rebuilt from 6 events').waitFor();
   const groceries = await logRows(page);
-  assertContiguous(groceries, 5);
+  assertContiguous(groceries, 6);
   assert.deepEqual(groceries.map((r) => `${r.type} ${r.details}`), [
-    'ItemRemoved “bread”', 'ItemChecked “tea”', 'ItemAdded “bread”', 'ItemAdded “oat milk”', 'ItemAdded “tea”',
+    'ItemRemoved “bread”', 'ItemChecked “tea”', 'ItemAdded “bread”', 'ItemAdded “oat milk”', 'ItemAdded “tea”', 'ListCreated “Groceries”',
   ]);
   assert.ok(groceries.every((r) => r.by === 'this tab'));
   await page.screenshot({ path: join(results, 'demo-rebuilt.png'), fullPage: true });
   assert.deepEqual(errors, []);
 });
 
+test('lists created, changed and deleted in one tab appear live in another, without a reload', { timeout: 90_000 }, async (t) => {
+  const { server, context, errors } = await setup(t);
+  const tabA = await open(context, server.url);
+  const tabB = await open(context, server.url, await context.newPage());
+  await tabB.getByText('No lists yet: create the first one.').waitFor();
+
+  await tabA.bringToFront();
+  await createList(tabA, 'Weekend party');
+  await addItem(tabA, 'crisps');
+  // Tab B's sidebar is a subscription: the new list arrives, with its item count.
+  await tabB.locator('#list-picker .list-option', { hasText: 'Weekend party' }).filter({ hasText: '1 to buy' }).waitFor();
+  assert.deepEqual(await sidebar(tabB), ['Weekend party']);
+
+  await createList(tabA, 'Hardware store');
+  await tabB.locator('#list-picker .list-option-name', { hasText: 'Hardware store' }).waitFor();
+  assert.deepEqual(await sidebar(tabB), ['Weekend party', 'Hardware store'], 'in the order they were created');
+
+  // Tab B opens one, tab A deletes it: it leaves B's sidebar and B shows the other list.
+  await tabB.bringToFront();
+  await tabB.getByRole('button', { name: /Hardware store/ }).click();
+  await tabB.getByRole('heading', { name: 'Hardware store', level: 2 }).waitFor();
+  await tabA.bringToFront();
+  await ready(tabA);
+  await tabA.getByRole('button', { name: 'Delete list' }).click();
+  await tabB.getByText('The list “Hardware store” was deleted.').waitFor();
+  await tabB.getByRole('heading', { name: 'Weekend party', level: 2 }).waitFor();
+  assert.deepEqual(await sidebar(tabB), ['Weekend party']);
+  assert.deepEqual(await sidebar(tabA), ['Weekend party']);
+  await tabB.screenshot({ path: join(results, 'demo-live.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+});
+
 test('two tabs on one list: the stale tab gets a conflict, reloads and retries', { timeout: 90_000 }, async (t) => {
   const { server, context, errors } = await setup(t);
   const tabA = await open(context, server.url);
+  await createList(tabA, 'Groceries');
   await addItem(tabA, 'tea');
-  await tabA.locator('#log-body tr[data-version="0"]').waitFor();
+  await tabA.locator('#log-body tr[data-version="1"]').waitFor();
 
   const tabB = await open(context, server.url, await context.newPage());
   await item(tabB, 'tea').waitFor();
-  await tabB.getByText('this tab is at v0').waitFor();
+  await tabB.getByText('this tab is at v1').waitFor();
 
   // Tab A changes the list; tab B is told, but does not reload.
   await tabA.bringToFront();
   await addItem(tabA, 'bread');
-  await tabA.getByText('this tab is at v1').waitFor();
+  await tabA.getByText('this tab is at v2').waitFor();
   await tabB.getByText('Another tab changed this list.').waitFor();
   assert.equal(await item(tabB, 'bread').count(), 0, 'tab B still shows what it loaded');
 
-  // Tab B appends with the version it loaded (v0): the store refuses.
+  // Tab B appends with the version it loaded (v1): the store refuses.
   await tabB.bringToFront();
   await addItem(tabB, 'butter');
   const banner = tabB.getByRole('alert').filter({ hasText: 'Conflict' });
   await banner.waitFor();
   const text = await banner.textContent();
   assert.match(text, /Conflict: your change was not saved\./);
-  assert.match(text, /Add “butter” was appended with expected version 0, but “Groceries” was already at version 1/);
+  assert.match(text, /Add “butter” was appended with expected version 1, but “Groceries” was already at version 2/);
   // B has reloaded the stream: it now shows A's item, but not its own refused one.
   await item(tabB, 'bread').waitFor();
   assert.deepEqual(await itemNames(tabB), ['tea', 'bread']);
   assert.equal(await tabB.locator('#log-body tr.fresh').count(), 1, 'the missed event is highlighted');
   await tabB.screenshot({ path: join(results, 'demo-conflict.png'), fullPage: true });
 
-  // Retry decides the same intent again on the fresh state and appends with v1.
+  // Retry decides the same intent again on the fresh state and appends with v2.
   await tabB.getByRole('button', { name: 'Retry: Add “butter”' }).click();
-  await tabB.getByText('Retried: Add “butter” is saved as v2.').waitFor();
+  await tabB.getByText('Retried: Add “butter” is saved as v3.').waitFor();
   assert.equal(await tabB.getByRole('alert').filter({ hasText: 'Conflict' }).count(), 0);
   assert.deepEqual(await itemNames(tabB), ['tea', 'bread', 'butter']);
   const rowsB = await logRows(tabB);
-  assertContiguous(rowsB, 3);
+  assertContiguous(rowsB, 4);
   assert.deepEqual(rowsB.map((r) => `${r.type} ${r.details} by ${r.by}`), [
     'ItemAdded “butter” by this tab',
     `ItemAdded “bread” by ${rowsB[1].by}`,
     `ItemAdded “tea” by ${rowsB[2].by}`,
+    `ListCreated “Groceries” by ${rowsB[3].by}`,
   ]);
   assert.match(rowsB[1].by, /^tab [A-Z0-9]{4}$/, 'A’s events are labelled with A’s tab id');
 
@@ -200,9 +249,9 @@ test('two tabs on one list: the stale tab gets a conflict, reloads and retries',
   await tabA.bringToFront();
   await tabA.getByText('Another tab changed this list.').waitFor();
   await tabA.getByRole('button', { name: 'Reload', exact: true }).first().click();
-  await tabA.getByText('Reloaded: 1 new event from other tabs, now at v2.').waitFor();
+  await tabA.getByText('Reloaded: 1 new event from other tabs, now at v3.').waitFor();
   assert.deepEqual(await itemNames(tabA), ['tea', 'bread', 'butter']);
-  assertContiguous(await logRows(tabA), 3);
+  assertContiguous(await logRows(tabA), 4);
   await tabB.screenshot({ path: join(results, 'demo-resolved.png'), fullPage: true });
   assert.deepEqual(errors, []);
 });
@@ -212,6 +261,7 @@ test('works with the network off after the first load (service worker + IndexedD
   const page = await open(context, server.url);
   await page.getByText('Ready to work offline').waitFor();
   await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+  await createList(page, 'Groceries');
   await addItem(page, 'tea');
   await item(page, 'tea').waitFor();
 
@@ -230,7 +280,7 @@ test('works with the network off after the first load (service worker + IndexedD
   // Changes still work offline: the events go to IndexedDB.
   await addItem(page, 'milk');
   await item(page, 'milk').waitFor();
-  assertContiguous(await logRows(page), 2);
+  assertContiguous(await logRows(page), 3);
 
   // And a new tab opened offline loads the whole app (wasm included) from the cache.
   const fresh = await open(context, server.url, await context.newPage());
