@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { getInMemoryEventStore, STREAM_DOES_NOT_EXIST } from '@event-driven-io/emmett';
 import { EventStore as CastoreEventStore, EventType } from '@castore/core';
 import { InMemoryEventStorageAdapter } from '@castore/event-storage-adapter-in-memory';
+import { globalLog } from './global-log.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -309,6 +310,41 @@ function indexedDb() {
   return JSON.parse(child.stdout);
 }
 
+/** The global log in the browser (bench/browser-log.mjs): catch-up against a raw cursor, live delivery. */
+function browserLog() {
+  if (!existsSync('/usr/bin/chromium') || !existsSync(join(here, '..', 'tests', 'browser', 'node_modules', 'playwright-core'))) {
+    return { skipped: 'needs Debian chromium and tests/browser dependencies (./scripts/setup.sh --browser)' };
+  }
+  const child = spawnSync(process.execPath, [join(here, 'browser-log.mjs'), ...(quick ? ['--quick'] : ['--runs', String(Math.max(3, runs))])], { encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`browser log bench failed: ${child.stderr}`);
+  return JSON.parse(child.stdout);
+}
+
+function printGlobalLog(results) {
+  const g = results.globalLog;
+  console.log(`
+The global log in Node (events/s; ${g.total.toLocaleString('en-US')} events over ${g.streams} streams)`);
+  console.log('| work | events/s | ratio |');
+  console.log('|---|---:|---:|');
+  console.log(`| in-memory append, batch 1, no subscription open | ${fmt(g.append1NoSubscription)} | |`);
+  console.log(`| in-memory append, batch 1, one subscription open (each event delivered live) | ${fmt(g.append1OneSubscription)} | ${g.subscriptionRatio.toFixed(2)}x of none |`);
+  console.log(`| loadAllEvents in pages of ${g.page}, memory | ${fmt(g.memoryPaged)} | ${ratio(g.memoryPaged, g.memoryStreams)} of loading each stream whole |`);
+  console.log(`| loadAllEvents in pages of ${g.page}, FileStorage | ${fmt(g.filePaged)} | ${ratio(g.filePaged, g.fileStreams)} of loading each stream whole |`);
+  const b = results.browserLog;
+  if (!b || b.skipped) {
+    console.log(`
+The global log in Chromium: skipped (${b?.skipped ?? 'not measured'})`);
+    return;
+  }
+  console.log(`
+The global log in headless Chromium (median of ${b.runs} runs)`);
+  console.log('| work | IndexedDbStorage | floor | ratio |');
+  console.log('|---|---:|---:|---:|');
+  console.log(`| loadAllEvents over ${b.sizes.events.toLocaleString('en-US')} events in pages of ${b.sizes.page} (events/s) | ${fmt(b.catchUp.ours)} | ${fmt(b.catchUp.raw)} (raw cursor over the position index) | ${b.catchUp.ratio.toFixed(2)}x |`);
+  console.log(`| live delivery to another tab, median (ms, ${b.sizes.appends} appends) | ${b.live.median.toFixed(2)} | ${b.live.rawMedian.toFixed(2)} (raw BroadcastChannel message) | |`);
+  console.log(`| live delivery to another tab, p99 (ms) | ${b.live.p99.toFixed(2)} | ${b.live.rawP99.toFixed(2)} | |`);
+}
+
 function wasmSize() {
   const path = join(pkgDir, 'wasm', 'web', 'wasm_event_store_bg.wasm');
   const bytes = readFileSync(path);
@@ -350,9 +386,11 @@ async function main() {
   const results = {
     machine, sizes: SIZES, runs, throughput: await throughput(), latency: await latency(), memory: memory(), wasm: wasmSize(),
   };
+  results.globalLog = await globalLog({ EventStore, FileStorage, quick, runs });
   if (!onlyMemory) {
     results.fileStorage = await fileStorage();
     results.indexedDb = indexedDb();
+    results.browserLog = browserLog();
   }
 
   const [o, n, ...peers] = results.throughput;
@@ -382,6 +420,7 @@ async function main() {
     console.log(`| ${row.store} | ${fmt(row.bytesPerEvent)} | ${fmt(row.recordedJson)} | ${ratio(row.bytesPerEvent, row.recordedJson)} | ${fmt(row.inputJson)} | ${ratio(row.bytesPerEvent, row.inputJson)} |`);
   }
   if (results.fileStorage) printPersistent(results);
+  printGlobalLog(results);
 
   console.log(`\nwasm: ${results.wasm.raw.toLocaleString('en-US')} bytes raw, ${results.wasm.gzip.toLocaleString('en-US')} bytes gzipped`);
   console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}`);
