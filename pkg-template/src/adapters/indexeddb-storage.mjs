@@ -262,18 +262,23 @@ class IndexedDbStorage {
       const store = tx.objectStore(STORE);
       let result;
       let raced = false;
-      this.#lastVersion(store, aggregateId, (actualVersion) => {
+      // Both reads are queued at once (one wait in the transaction, not two); the writes follow
+      // the second answer. Still inside the transaction: no other writer can take these
+      // positions or this version.
+      let actualVersion;
+      let lastPosition;
+      const decide = () => {
+        if (actualVersion === undefined || lastPosition === undefined) return;
         if (actualVersion !== expectedVersion) {
           result = { ok: false, actualVersion };
           return; // nothing written; the transaction completes empty
         }
-        // Still inside the transaction: no other writer can take these positions.
-        this.#lastPosition(store, (last) => {
-          let position = last;
-          for (const record of records) store.add({ payload: record.payload, position: ++position }, [aggregateId, record.version]);
-          result = { ok: true };
-        });
-      });
+        let position = lastPosition;
+        for (const record of records) store.add({ payload: record.payload, position: ++position }, [aggregateId, record.version]);
+        result = { ok: true };
+      };
+      this.#lastVersion(store, aggregateId, (v) => { actualVersion = v; decide(); });
+      this.#lastPosition(store, (p) => { lastPosition = p; decide(); });
       // A failed add() bubbles its error here; left unhandled, it aborts the transaction.
       tx.onerror = (event) => {
         if (event.target?.error?.name === 'ConstraintError') raced = true;
