@@ -91,16 +91,19 @@ fn input_buffer_appends_and_refuses_what_it_does_not_hold() {
     let s = store();
     let address = s.input_buffer(4096).unwrap();
     assert_ne!(address, 0);
-    // The wrapper writes through a view of the wasm memory; here, through the same memory.
-    let memory = js_sys::Uint8Array::new(
-        &wasm_bindgen::memory()
-            .dyn_into::<js_sys::WebAssembly::Memory>()
-            .unwrap()
-            .buffer(),
-    );
+    // The wrapper writes through a view of the wasm memory; here, through the same memory. A
+    // view is made again after a call that may grow the memory (which detaches the old one).
+    let memory = || {
+        js_sys::Uint8Array::new(
+            &wasm_bindgen::memory()
+                .dyn_into::<js_sys::WebAssembly::Memory>()
+                .unwrap()
+                .buffer(),
+        )
+    };
     // The batch, then the aggregate id.
     let input = format!("{ONE}o");
-    memory.set(&js_sys::Uint8Array::from(input.as_bytes()), address as u32);
+    memory().set(&js_sys::Uint8Array::from(input.as_bytes()), address as u32);
     assert_eq!(
         s.append_input(-1.0, ONE.len(), input.len(), 0.0).unwrap(),
         0.0
@@ -110,7 +113,7 @@ fn input_buffer_appends_and_refuses_what_it_does_not_hold() {
     let error = s.append_input(0.0, 1, 1 << 20, 0.0).unwrap_err();
     assert_eq!(get(&error, "code"), "INTERNAL");
     assert!(s.append_input(0.0, 3, 2, 0.0).is_err());
-    memory.set(
+    memory().set(
         &js_sys::Uint8Array::from(&[0xff_u8, 0xfe, b'o'][..]),
         address as u32,
     );

@@ -1,8 +1,9 @@
 //! The memory storage's global log: for each position, the stream and version of its event.
 //!
-//! Entries live in blocks of [`BLOCK`] entries that never grow (so no copy of the whole log,
-//! which would need twice its size, is ever made), and room is reserved fallibly before an
-//! append changes anything.
+//! Entries live in blocks of at most [`BLOCK`] entries: a block grows (doubling) only until it is
+//! full, so no copy of the whole log, which would need twice its size, is ever made, and a small
+//! store does not pay for a whole block. Room is reserved fallibly before an append changes
+//! anything.
 use super::chunk::reserve;
 use crate::error::OutOfMemory;
 
@@ -39,18 +40,29 @@ impl Log {
             .copied()
     }
 
-    /// Makes room for `count` more entries, or fails changing nothing that is visible (blocks
-    /// reserved before the failure stay, empty, for later appends).
+    /// Makes room for `count` more entries, or fails changing nothing that is visible (room
+    /// reserved before the failure stays, empty, for later appends).
     pub(super) fn reserve(&mut self, count: usize) -> Result<(), OutOfMemory> {
         let needed = self.len.checked_add(count).ok_or_else(full)?;
         let blocks = needed.div_ceil(BLOCK);
         if blocks > self.blocks.len() {
             let more = blocks - self.blocks.len();
             reserve(&mut self.blocks, more)?;
-            while self.blocks.len() < blocks {
-                let mut block = Vec::new();
-                reserve(&mut block, BLOCK)?;
-                self.blocks.push(block);
+        }
+        for index in self.len / BLOCK..blocks {
+            // This block's entries once the append is in: all of it, but for the last block.
+            let wanted = needed.saturating_sub(index * BLOCK).min(BLOCK);
+            if index == self.blocks.len() {
+                self.blocks.push(Vec::new());
+            }
+            let Some(block) = self.blocks.get_mut(index) else {
+                return Err(full()); // unreachable: pushed above
+            };
+            if block.capacity() < wanted {
+                // Doubling within the block's bound, or just what is wanted near the memory's end.
+                let grown = wanted.max(block.capacity().saturating_mul(2)).min(BLOCK);
+                reserve(block, grown - block.len())
+                    .or_else(|_| reserve(block, wanted - block.len()))?;
             }
         }
         Ok(())

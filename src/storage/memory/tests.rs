@@ -208,3 +208,29 @@ fn room_the_memory_cannot_give_changes_nothing() {
     assert_eq!(shape(&stream), before);
     assert_eq!(stream.version(), 0);
 }
+
+#[test]
+fn the_global_log_grows_within_blocks_and_names_every_position() {
+    let mut log = super::log::Log::default();
+    log.reserve(3).unwrap();
+    for version in 0..3 {
+        log.push(super::log::Entry { stream: 1, version });
+    }
+    // A small log takes little room, and growing past a block keeps every entry.
+    let total = (1 << 16) * 2 + 5;
+    for version in 3..total {
+        log.reserve(1).unwrap();
+        log.push(super::log::Entry { stream: 2, version });
+    }
+    assert_eq!(log.len(), total as usize);
+    for position in [0, 2, 3, 65_535, 65_536, 131_072, total as usize - 1] {
+        let entry = log.get(position).unwrap();
+        assert_eq!(entry.version as usize, position);
+        assert_eq!(entry.stream, if position < 3 { 1 } else { 2 });
+    }
+    assert!(log.get(total as usize).is_none());
+    // Room for a big append in one step, across blocks.
+    log.reserve(200_000).unwrap();
+    assert!(log.reserve(usize::MAX).is_err());
+    assert_eq!(log.len(), total as usize);
+}
