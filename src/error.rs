@@ -129,7 +129,7 @@ pub enum StoreError<E> {
     },
 
     /// The storage's global log returned records that cannot be what was written; `position`
-    /// is the one after the last good record (the first position the problem may concern).
+    /// is the bad record's own, when it has a valid one, else the one after the last good record.
     #[error("corrupt global log at position {position}: {reason}")]
     CorruptLog { position: i64, reason: String },
 

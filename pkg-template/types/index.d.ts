@@ -163,9 +163,9 @@ export interface Subscription {
   /** Resolves once the history is delivered and live delivery runs; settles as `done` if it ends first. */
   readonly caughtUp: Promise<void>;
   /**
-   * Resolves after close(); rejects with the handler's error if it threw or rejected, or with an
-   * EventStoreError ('STORAGE', 'CORRUPT', 'FREED'...) if reading failed. Nothing is delivered
-   * after it settles.
+   * Resolves after close() (or the store's free()); rejects with the handler's error if it threw
+   * or rejected, or with an EventStoreError ('STORAGE', 'CORRUPT'...) if reading failed. Nothing
+   * is delivered after it settles.
    */
   readonly done: Promise<void>;
   /** Stops delivery at once and resolves `done`. */

@@ -115,7 +115,8 @@ impl LogSink {
                 self.corruption = Some(LogCorruption {
                     position,
                     reason: format!(
-                        "event {version} of stream {aggregate_id:?}: {}",
+                        "event {version} of stream {}: {}",
+                        shortened(aggregate_id),
                         decode_reason(error)
                     ),
                 })
@@ -161,7 +162,7 @@ impl LogSink {
             Some(format!("position {position} is not a safe integer from 0"))
         } else if position <= self.last_position {
             Some(format!(
-                "position {position} comes after position {}: out of order or duplicated",
+                "position {position} is not after position {}: out of order or duplicated",
                 self.last_position
             ))
         } else if aggregate_id.is_empty() {
@@ -237,5 +238,13 @@ impl LogSink {
             return Err(LogLoadError::Corrupt(corruption));
         }
         self.out.finish().map_err(LogLoadError::OutOfMemory)
+    }
+}
+
+/// A stream id for a message: quoted, and cut after 60 characters (an untrusted id may be huge).
+fn shortened(id: &str) -> String {
+    match id.char_indices().nth(60) {
+        Some((end, _)) => format!("{:?}…", id.get(..end).unwrap_or_default()),
+        None => format!("{id:?}"),
     }
 }

@@ -60,14 +60,21 @@ impl State {
         self.streams.get(number as usize)
     }
 
-    /// The number of a new stream `aggregate_id`, added with everything it needs had first.
-    fn add_stream(&mut self, aggregate_id: &str) -> Result<u32, OutOfMemory> {
+    /// Adds the new stream `aggregate_id` with room for `count` events of `text` bytes; its
+    /// number. Everything it needs is had before it is added, so a failure adds nothing.
+    fn add_stream(
+        &mut self,
+        aggregate_id: &str,
+        text: usize,
+        count: usize,
+    ) -> Result<u32, OutOfMemory> {
         let number = u32::try_from(self.streams.len())
             .map_err(|_| OutOfMemory::new("the map of streams", 0))?;
-        let stream = Stream {
+        let mut stream = Stream {
             id: boxed(aggregate_id)?,
             chunks: Vec::new(),
         };
+        stream.room(text, count)?;
         let key = boxed(aggregate_id)?;
         reserve(&mut self.streams, 1)?;
         self.numbers
@@ -195,12 +202,13 @@ impl Storage for MemoryStorage {
         state.log.reserve(events.len())?;
         let number = match number {
             Some(number) => number,
-            None => state.add_stream(aggregate_id)?,
+            None => state.add_stream(aggregate_id, text, events.len())?,
         };
         let State { streams, log, .. } = &mut *state;
         let Some(stream) = streams.get_mut(number as usize) else {
             return Err(OutOfMemory::new("a stream", 0)); // unreachable: the number is the map's
         };
+        // A new stream has its room already: this finds it (and cannot fail then).
         let chunk = stream.room(text, events.len())?;
         let first_position = log.len() as u64;
         for ((event, position), version) in events.iter().zip(first_position..).zip(first_version..)

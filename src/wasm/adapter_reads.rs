@@ -81,7 +81,10 @@ fn copied<T: Default + Clone>(
     let count = length as usize;
     let mut values = Vec::new();
     values.try_reserve_exact(count).map_err(|_| {
-        StorageFailure::out_of_memory(OutOfMemory::new("the loaded records", count * 8))
+        StorageFailure::out_of_memory(OutOfMemory::new(
+            "the loaded records",
+            count.saturating_mul(8),
+        ))
     })?;
     values.resize(count, T::default());
     copy(&mut values);
@@ -144,11 +147,24 @@ impl JsStorage {
                 return Ok(Err(format!("{method}()'s stream ids could not be read")));
             };
             records.id_of = copied(id_of.length(), |out| id_of.copy_to(out))?;
+            let count = ids.length() as usize;
+            records.ids.try_reserve_exact(count).map_err(|_| {
+                StorageFailure::out_of_memory(OutOfMemory::new(
+                    "the loaded stream ids",
+                    count.saturating_mul(size_of::<String>()),
+                ))
+            })?;
             for id in ids.iter() {
-                let Some(id) = id.as_string() else {
-                    return Ok(Err(format!("{method}()'s stream ids could not be read")));
+                // Copied like the payloads: fallibly, by the native encoder.
+                let id = id.dyn_into::<JsString>().ok().map(|id| self.utf8(&id));
+                let id = match id {
+                    Some(copied) => copied.map_err(StorageFailure::out_of_memory)?,
+                    None => None,
                 };
-                records.ids.push(id);
+                match id.map(String::from_utf8) {
+                    Some(Ok(id)) => records.ids.push(id),
+                    _ => return Ok(Err(format!("{method}()'s stream ids could not be read"))),
+                }
             }
         }
         Ok(Ok(records))
@@ -204,7 +220,8 @@ impl JsStorage {
                 ),
             }
         }
-        if let Some(problem) = records.problem {
+        // A problem past the limit is not part of this load (the records before it were read).
+        if let (Some(problem), true) = (records.problem, sink.wants_more()) {
             sink.reject(problem);
         }
         Ok(())
@@ -268,7 +285,7 @@ impl JsStorage {
                 ),
             }
         }
-        if let Some(problem) = records.problem {
+        if let (Some(problem), true) = (records.problem, sink.wants_more()) {
             sink.reject(problem);
         }
         Ok(())

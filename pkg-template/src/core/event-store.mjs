@@ -271,11 +271,11 @@ export function createApi(core, randomBytes, ready = () => {}) {
           throw invalid('options.fromVersion needs options.aggregateId (the stream it is a version of); follow the global log with options.fromPosition');
         }
         after = positionArgument(fromPosition, 'options.fromPosition');
-        this.#live();
         if (this.#noLog !== undefined) throw new EventStoreError('UNSUPPORTED', this.#noLog);
         read = (position) => this.loadAllEvents(position, { limit: PAGE });
         cursorOf = (event) => event.position;
       }
+      this.#live(); // a freed store throws FREED now, after the argument checks
       const subscriptions = this.#subscriptions;
       const subscription = new Subscription({
         read, cursorOf, handler, after, feed: this.#feed,
@@ -307,9 +307,8 @@ export function createApi(core, randomBytes, ready = () => {}) {
       EventStore.#checkReceiver(this, 'free');
       const core = this.#core;
       this.#core = undefined;
-      for (const subscription of [...this.#subscriptions]) {
-        subscription.fail(new EventStoreError('FREED', 'the subscription ended: its EventStore was freed with free()'));
-      }
+      // Freeing the store is its owner ending it: its subscriptions end as by close().
+      for (const subscription of [...this.#subscriptions]) subscription.close();
       try {
         core?.free();
       } catch {

@@ -31,6 +31,8 @@ export class ChangeFeed {
   #unwatch;
   // Settles once the adapter's watch() is armed: a subscription is caught up only after that.
   #armed;
+  // Which watch() is current: stopping (or a new start) makes an arming still in flight stale.
+  #generation = 0;
 
   /** `adapter`: the storage adapter object, or undefined for an in-memory store. */
   constructor(adapter) {
@@ -48,27 +50,26 @@ export class ChangeFeed {
   }
 
   /**
-   * Adds `listener`; resolves once changes by other writers will reach it (the adapter's
-   * watch() armed), rejects with a STORAGE error if watch() fails. Returns the function that
-   * removes the listener again.
+   * Adds `listener`: { stop, armed }. `armed` resolves once changes by other writers will reach
+   * it (the adapter's watch() armed) and rejects with a STORAGE error if watch() fails (the
+   * listener is then removed); `stop()` removes the listener (at once, armed or not).
    */
-  async listen(listener) {
+  listen(listener) {
     this.#listeners.add(listener);
     const stop = () => {
       if (!this.#listeners.delete(listener)) return; // stopped already
       if (this.#listeners.size === 0) this.#stopWatching();
     };
-    try {
-      this.#armed ??= this.#watch();
-      await this.#armed;
-    } catch (error) {
+    this.#armed ??= this.#watch(++this.#generation);
+    const armed = this.#armed.catch((error) => {
       stop();
       throw error;
-    }
-    return stop;
+    });
+    return { stop, armed };
   }
 
-  async #watch() {
+  async #watch(generation) {
+    const current = () => generation === this.#generation;
     let watch;
     try {
       watch = this.#adapter?.watch;
@@ -81,21 +82,22 @@ export class ChangeFeed {
       unwatch = watch.call(this.#adapter, () => this.notify());
       if (thenable(unwatch)) unwatch = await unwatch;
     } catch (error) {
-      this.#armed = undefined;
+      if (current()) this.#armed = undefined; // the next listener tries again
       throw new EventStoreError('STORAGE', `the storage adapter's watch() failed: ${messageOf(error)}`, { cause: error });
     }
     if (typeof unwatch !== 'function') {
-      this.#armed = undefined;
+      if (current()) this.#armed = undefined;
       throw new EventStoreError('STORAGE', "the storage adapter's watch(onChange) must return a function that stops watching");
     }
-    if (this.#listeners.size === 0) unwatch(); // everyone left while it was being armed
-    else this.#unwatch = unwatch;
+    if (current()) this.#unwatch = unwatch;
+    else unwatch(); // everyone left while it was being armed
   }
 
   #stopWatching() {
     const unwatch = this.#unwatch;
     this.#unwatch = undefined;
     this.#armed = undefined;
+    this.#generation++;
     try {
       unwatch?.();
     } catch {
@@ -161,18 +163,14 @@ export class Subscription {
     }
   }
 
-  /** Ends it from outside (the store was freed). */
-  fail(error) {
-    this.#end(error);
-  }
-
   async #run(feed) {
     try {
-      this.#stop = await feed.listen(() => {
+      const { stop, armed } = feed.listen(() => {
         this.#dirty = true;
         this.#wake?.();
       });
-      if (this.#ended) this.#stop(); // closed while watch() was being armed
+      this.#stop = stop; // so that an end while watch() is still being armed stops listening
+      await armed;
       let caughtUp = false;
       while (!this.#ended) {
         this.#dirty = false;

@@ -306,12 +306,39 @@ describe('subscriptions: how they wait and how they end', () => {
     assert.deepEqual(seen, ['A']);
   });
 
-  test('free() ends the store\'s subscriptions with FREED', async () => {
+  test('free() ends the store\'s subscriptions as close() does; subscribing to a freed store throws FREED', async () => {
     const store = new EventStore();
     const subscription = store.subscribe(() => {});
     await subscription.caughtUp;
     store.free();
-    await assert.rejects(subscription.done, { code: 'FREED' });
+    await subscription.done;
+    for (const options of [undefined, { aggregateId: 's' }]) {
+      assert.throws(() => store.subscribe(() => {}, options), { code: 'FREED' });
+    }
+    // Argument errors still come first.
+    assert.throws(() => store.subscribe(() => {}, { fromVersion: 1 }), { code: 'INVALID_ARGUMENT' });
+  });
+
+  test('a subscription closed while watch() is still arming stops it as soon as it is armed', async () => {
+    const storage = new LogMapStorage();
+    const arms = [];
+    let unwatched = 0;
+    storage.watch = () => new Promise((resolve) => { arms.push(() => resolve(() => { unwatched++; })); });
+    const store = new EventStore({ storage });
+    const first = store.subscribe(() => {});
+    await until(() => arms.length === 1, 'watch() called');
+    first.close();
+    await first.done;
+    // A new subscription arms a watch of its own; the stale one is stopped when it settles.
+    const second = store.subscribe(() => {});
+    await until(() => arms.length === 2, 'a second watch()');
+    arms[0]();
+    await until(() => unwatched === 1, 'the stale watch stopped');
+    arms[1]();
+    await second.caughtUp;
+    assert.equal(unwatched, 1, 'the live one keeps watching');
+    second.close();
+    assert.equal(unwatched, 2);
   });
 
   test('a watch() that fails ends the subscription with STORAGE; a watch that returns no function too', async () => {
@@ -501,5 +528,22 @@ describe('IndexedDbStorage: a database written by the release before positions',
     const again = await IndexedDbStorage.open('app', { indexedDB, IDBKeyRange });
     assert.deepEqual((await new EventStore({ storage: again }).loadAllEvents()).map((e) => e.position), [0, 1, 2, 3, 4]);
     again.close();
+  });
+});
+
+describe('a damaged record past a load\'s limit is not part of the load', () => {
+  test('over an adapter without and with the global log', async () => {
+    for (const Storage of [PlainMapStorage, LogMapStorage]) {
+      const storage = new Storage();
+      const store = new EventStore({ storage });
+      await store.appendEvents('s', -1, [{ type: 'A' }, { type: 'B' }]);
+      const good = storage.load('s', -1);
+      const answer = [...good, { version: 'not a version' }];
+      if (storage instanceof LogMapStorage) storage.loadAnswer = answer;
+      else storage.inner.loadAnswer = answer;
+      assert.deepEqual((await store.loadEvents('s', -1, { limit: 2 })).map((e) => e.type), ['A', 'B']);
+      await assert.rejects(store.loadEvents('s', -1, { limit: 3 }), { code: 'CORRUPT' });
+      await assert.rejects(store.loadEvents('s'), { code: 'CORRUPT' });
+    }
   });
 });
