@@ -234,3 +234,15 @@ fn the_global_log_grows_within_blocks_and_names_every_position() {
     assert!(log.reserve(usize::MAX).is_err());
     assert_eq!(log.len(), total as usize);
 }
+
+#[test]
+fn a_new_stream_whose_room_cannot_be_had_is_not_added() {
+    let storage = MemoryStorage::new();
+    let mut state = storage.state.borrow_mut();
+    assert!(state.add_stream("new", usize::MAX / 2, 1).is_err());
+    assert!(state.add_stream("new", 10, usize::MAX / 64).is_err());
+    assert_eq!(state.streams.len(), 0);
+    assert!(state.stream("new").is_none());
+    assert_eq!(state.add_stream("new", 10, 1), Ok(0));
+    assert_eq!(state.stream("new").map(|s| s.version()), Some(-1));
+}
