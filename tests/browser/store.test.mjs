@@ -175,10 +175,10 @@ test('IndexedDbStorage: another tab deleting the database, then upgrading it, ne
       return { version, appended, types: (await window.vcStore.loadEvents('s')).map((e) => e.type) };
     });
     assert.deepEqual(afterDelete, { version: null, appended: 0, types: ['C'] });
-    // Tab 2 runs a newer schema (version 2): not blocked either; tab 1 then gets STORAGE errors
+    // Tab 2 runs a newer schema (version 3; this release's is 2): not blocked either; tab 1 then gets STORAGE errors
     // naming the VersionError, not a hang or an InvalidStateError.
     await other.evaluate(async (name) => {
-      const upgrade = indexedDB.open(name, 2);
+      const upgrade = indexedDB.open(name, 3);
       upgrade.onupgradeneeded = () => upgrade.result.createObjectStore('newer');
       window.newer = await window.idbRequest(upgrade);
     }, dbName);
