@@ -3,6 +3,10 @@
 # node:test suites (ESM and CJS) and the TypeScript check of the usage example there.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# The PostgreSQL suites need a server: a private one for this run, unless one is given.
+if [ -z "${WES_TEST_DATABASE_URL:-}" ]; then
+  exec "$root/scripts/with-postgres.sh" "$0" "$@"
+fi
 work=$(mktemp -d -t wes-consumer-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
@@ -15,7 +19,7 @@ JSON
 # The tests' own dependencies, at the versions tests/js/package.json pins.
 pinned() { node -p "require('$root/tests/js/package.json').devDependencies['$1']"; }
 npm install --no-audit --no-fund --loglevel=error "$tarball" "fake-indexeddb@$(pinned fake-indexeddb)" \
-  "@types/node@$(pinned @types/node)" >/dev/null
+  "@types/node@$(pinned @types/node)" "pg@$(pinned pg)" "@types/pg@$(pinned @types/pg)" >/dev/null
 cp "$root"/tests/js/packed/*.test.mjs "$root"/tests/js/packed/*.test.cjs . 2>/dev/null || true
 cp -r "$root/tests/js/packed/types" ./types
 [ -d "$root/tests/js/packed/fixtures" ] && cp -r "$root/tests/js/packed/fixtures" ./fixtures

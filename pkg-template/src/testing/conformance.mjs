@@ -311,7 +311,9 @@ function cases({ EventStore, EventStoreConflictError }) {
       async run({ adapter, other }) {
         if (other === adapter) return; // only another instance is "another writer"
         let calls = 0;
-        const unwatch = adapter.watch(() => { calls++; });
+        let unwatch = adapter.watch(() => { calls++; });
+        // watch() may answer the function, or a Promise of it (settled once watching is armed).
+        if (typeof unwatch?.then === 'function') unwatch = await unwatch;
         try {
           if (typeof unwatch !== 'function') fail('watch() did not return a function');
           await other.append('watched', -1, records(0, ['w0']));

@@ -265,3 +265,39 @@ import type { AppendedEvent, EventShape } from 'wasm-event-store';
 export function save<E extends EventShape>(store: EventStore<E>, event: AppendedEvent<E>): Promise<number | null> {
   return store.appendEvents('g', -1, [event]);
 }
+
+// The global log and subscriptions.
+import type { Subscription, LogRecord } from 'wasm-event-store';
+export async function globalLog(store: EventStore<OrderEvent>) {
+  const all = await store.loadAllEvents(-1, { limit: 500 });
+  const position: number | undefined = all[0]?.position;
+  const last: number | null = await store.getLastPosition();
+  const sub: Subscription = store.subscribe(async (event) => {
+    if (event.type === 'OrderShipped') {
+      const carrier: string = event.data.carrier;
+      void carrier;
+    }
+  }, { fromPosition: last });
+  store.subscribe(() => {}, { aggregateId: 'order-1', fromVersion: 3 });
+  await sub.caughtUp;
+  sub.close();
+  await sub.done;
+  // @ts-expect-error fromVersion is a number
+  store.subscribe(() => {}, { aggregateId: 'order-1', fromVersion: '3' });
+  const record: LogRecord = { aggregateId: 'a', version: 0, position: 0, payload: '{}' };
+  return [position, record];
+}
+
+// PostgreSQL: a pg.Pool is what PostgresStorage takes.
+import { Pool } from 'pg';
+import { PostgresStorage } from 'wasm-event-store/postgres';
+export async function postgres(connectionString: string) {
+  const pool = new Pool({ connectionString });
+  const storage = await PostgresStorage.open({ pool, schema: 'events' });
+  const store = new EventStore({ storage });
+  await store.appendEvents('order-1', -1, [{ type: 'Placed', data: { total: 1 } }]);
+  const own = await PostgresStorage.open({ connectionString });
+  await own.close();
+  await storage.close();
+  await pool.end();
+}

@@ -1,0 +1,127 @@
+// PostgresStorage's tables and its append function, and the identifiers they are named by.
+//
+// Names. The schema and the table prefix are the user's; every identifier made from them is
+// checked to fit PostgreSQL's 63 bytes (longer ones are silently truncated by the server, which
+// could make two configurations share tables) and double-quoted. Values never go into SQL text:
+// they are always parameters.
+//
+// Tables (in the configured schema, `t` the table prefix, default "events"):
+//   t_streams  one row per stream: stream_hash (SHA-256 of the id's UTF-8, the primary key: a
+//              btree row holds at most ~2.7 KB, so long ids cannot be keys), the full id (text,
+//              or bytes when it holds a NUL, which text cannot), and the last version.
+//   t          one row per event: position (primary key: the global log), stream_hash and version
+//              (unique together), the payload stored verbatim (text; bytes if it holds a NUL).
+//   t_meta     schema_version (for later migrations) and last_position, whose row lock orders
+//              appends (see below).
+//
+// Appends go through one function, t_append(...), called as one statement: it takes the row lock
+// of last_position, checks every append of a group against its stream's version (each on its
+// own), inserts the events of those that apply at the next positions, and NOTIFYs. The lock is
+// held until commit, so appends commit one at a time in position order, and a reader can never
+// see position p+1 before p: no holes. One statement is one round trip and one WAL flush for a
+// whole group of appends (see postgres-storage.mjs for how a process groups them).
+import { createHash } from 'node:crypto';
+
+import { EventStoreError } from '../../core/errors.mjs';
+
+export const SCHEMA_VERSION = 1;
+const MAX_IDENTIFIER = 63;
+
+function invalidName(message) {
+  return new EventStoreError('INVALID_ARGUMENT', `PostgresStorage.open: ${message}`);
+}
+
+/** `name` double-quoted, after checking it is a usable identifier of at most 63 bytes. */
+export function quoted(name, what) {
+  if (typeof name !== 'string' || name === '') throw invalidName(`${what} must be a non-empty string`);
+  if (name.includes('\u0000')) throw invalidName(`${what} must not contain a NUL character`);
+  if (!name.isWellFormed()) throw invalidName(`${what} must be well-formed Unicode`);
+  const bytes = Buffer.byteLength(name, 'utf8');
+  if (bytes > MAX_IDENTIFIER) {
+    throw invalidName(`${what} ${JSON.stringify(name)} is ${bytes} bytes; PostgreSQL truncates identifiers past ` +
+      `${MAX_IDENTIFIER} bytes, which could make two names share tables, so it is refused`);
+  }
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** Every name the storage uses, quoted, for `schema` and table prefix `table`. */
+export function namesFor(schema, table) {
+  const s = quoted(schema, 'options.schema');
+  const q = (suffix) => `${s}.${quoted(`${table}${suffix}`, `the table name "${table}${suffix}" (from options.table)`)}`;
+  quoted(table, 'options.table');
+  // The channel and the lock key are derived: a digest fits any name, and says nothing of it.
+  const digest = createHash('sha256').update(`${schema}\u0000${table}`).digest();
+  return {
+    schema: s,
+    events: q(''),
+    streams: q('_streams'),
+    meta: q('_meta'),
+    append: q('_append'),
+    index: quoted(`${table}_stream`, `the index name "${table}_stream"`),
+    channel: `wes_${digest.subarray(0, 12).toString('hex')}`,
+    // pg_advisory_xact_lock(bigint) while the schema is created or upgraded.
+    lockKey: digest.readBigInt64LE(12).toString(),
+  };
+}
+
+/** The statements that create (or bring up to date) the tables and the append function. */
+export function schemaStatements(n) {
+  return [
+    `CREATE SCHEMA IF NOT EXISTS ${n.schema}`,
+    `CREATE TABLE IF NOT EXISTS ${n.meta} (key text PRIMARY KEY, value bigint NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS ${n.streams} (
+       stream_hash bytea PRIMARY KEY,
+       aggregate_id text,
+       aggregate_id_bytes bytea,
+       version bigint NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS ${n.events} (
+       position bigint PRIMARY KEY,
+       stream_hash bytea NOT NULL,
+       version bigint NOT NULL,
+       payload text,
+       payload_bytes bytea,
+       UNIQUE (stream_hash, version))`,
+    `INSERT INTO ${n.meta} (key, value) VALUES ('last_position', -1) ON CONFLICT (key) DO NOTHING`,
+    `CREATE OR REPLACE FUNCTION ${n.append}(
+       hashes bytea[], ids text[], id_bytes bytea[], expected bigint[], counts int[],
+       payloads text[], payload_bytes bytea[])
+     RETURNS bigint[] LANGUAGE plpgsql AS $fn$
+     DECLARE
+       last bigint;
+       outcomes bigint[] := '{}';
+       current bigint;
+       stored_id text;
+       stored_bytes bytea;
+       first int := 0;
+     BEGIN
+       -- The row lock that orders appends: held until this transaction commits.
+       SELECT value INTO last FROM ${n.meta} WHERE key = 'last_position' FOR UPDATE;
+       FOR i IN 1 .. coalesce(array_length(hashes, 1), 0) LOOP
+         SELECT s.version, s.aggregate_id, s.aggregate_id_bytes INTO current, stored_id, stored_bytes
+           FROM ${n.streams} s WHERE s.stream_hash = hashes[i];
+         IF NOT FOUND THEN
+           current := -1;
+         ELSIF stored_id IS DISTINCT FROM ids[i] OR stored_bytes IS DISTINCT FROM id_bytes[i] THEN
+           RAISE EXCEPTION 'two aggregate ids share a SHA-256 digest';
+         END IF;
+         IF current <> expected[i] THEN
+           outcomes := outcomes || current;            -- a conflict: the stream's true version
+         ELSE
+           INSERT INTO ${n.events} (position, stream_hash, version, payload, payload_bytes)
+             SELECT last + k, hashes[i], expected[i] + k, payloads[first + k], payload_bytes[first + k]
+             FROM generate_series(1, counts[i]) AS k;
+           INSERT INTO ${n.streams} (stream_hash, aggregate_id, aggregate_id_bytes, version)
+             VALUES (hashes[i], ids[i], id_bytes[i], expected[i] + counts[i])
+             ON CONFLICT (stream_hash) DO UPDATE SET version = EXCLUDED.version;
+           last := last + counts[i];
+           outcomes := outcomes || (-2)::bigint;       -- stored
+         END IF;
+         first := first + counts[i];
+       END LOOP;
+       UPDATE ${n.meta} SET value = last WHERE key = 'last_position';
+       PERFORM pg_notify('${n.channel}', '');
+       RETURN outcomes;
+     END
+     $fn$`,
+  ];
+}
