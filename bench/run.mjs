@@ -310,6 +310,39 @@ function indexedDb() {
   return JSON.parse(child.stdout);
 }
 
+/** PostgresStorage against Emmett's PostgreSQL store and a raw pg loop (bench/postgres.mjs), on a private server. */
+function postgres() {
+  if (!existsSync('/usr/lib/postgresql')) return { skipped: 'needs Debian postgresql (./scripts/setup.sh --postgres)' };
+  const child = spawnSync(join(here, '..', 'scripts', 'with-postgres.sh'),
+    [process.execPath, join(here, 'postgres.mjs'), '--pkg', pkgDir, ...(quick ? ['--quick'] : ['--runs', String(Math.max(3, runs))])],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (child.status !== 0) throw new Error('postgres bench failed');
+  return JSON.parse(child.stdout);
+}
+
+function printPostgres(results) {
+  const p = results.postgres;
+  if (!p || p.skipped) {
+    console.log(`\nPostgresStorage: skipped (${p?.skipped ?? 'not measured'})`);
+    return;
+  }
+  const f = p.figures;
+  console.log(`\nPostgresStorage vs Emmett 0.42 PostgreSQL and a raw pg loop, private PostgreSQL 15, fsync on (events/s, median of ${p.runs} runs; ratio = ours/Emmett)`);
+  console.log('| work | PostgresStorage | Emmett 0.42 | raw pg loop | ours/Emmett | ours/raw |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const [key, label] of [
+    ['append1_w1', 'append, batch 1, 1 writer'],
+    ['append1_w16', 'append, batch 1, 16 writers in one process'],
+    ['append1_p4x4', 'append, batch 1, 4 processes x 4 writers'],
+    ['append100_w1', 'append, batch 100, 1 writer'],
+    ['append100_w16', 'append, batch 100, 16 writers in one process'],
+    ['load', 'load whole streams'],
+  ]) {
+    console.log(`| ${label} | ${fmt(f[`ours.${key}`])} | ${fmt(f[`emmett.${key}`])} | ${fmt(f[`raw.${key}`])} | ${ratio(f[`ours.${key}`], f[`emmett.${key}`])} | ${ratio(f[`ours.${key}`], f[`raw.${key}`])} |`);
+  }
+  console.log(`| loadAllEvents over ${p.sizes.catchUp.toLocaleString('en-US')} events, pages of 1,000 | ${fmt(p.catchUp.ours)} | | ${fmt(p.catchUp.raw)} (raw paging SELECT) | | ${p.catchUp.ratio.toFixed(2)}x |`);
+}
+
 /** The global log in the browser (bench/browser-log.mjs): catch-up against a raw cursor, live delivery. */
 function browserLog() {
   if (!existsSync('/usr/bin/chromium') || !existsSync(join(here, '..', 'tests', 'browser', 'node_modules', 'playwright-core'))) {
@@ -391,6 +424,7 @@ async function main() {
     results.fileStorage = await fileStorage();
     results.indexedDb = indexedDb();
     results.browserLog = browserLog();
+    results.postgres = postgres();
   }
 
   const [o, n, ...peers] = results.throughput;
@@ -421,6 +455,7 @@ async function main() {
   }
   if (results.fileStorage) printPersistent(results);
   printGlobalLog(results);
+  if (results.postgres) printPostgres(results);
 
   console.log(`\nwasm: ${results.wasm.raw.toLocaleString('en-US')} bytes raw, ${results.wasm.gzip.toLocaleString('en-US')} bytes gzipped`);
   console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}`);

@@ -85,6 +85,14 @@ if [ ! -d bench/node_modules ] || [ bench/package-lock.json -nt bench/node_modul
   (cd bench && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# PostgreSQL's server binaries: the PostgreSQL tests start a private, throwaway server with them
+# (scripts/with-postgres.sh); no server runs on the machine.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  say "installing Debian postgresql (server binaries for the PostgreSQL tests)"
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql
+fi
+
 if [ "$want_browser" = 1 ]; then
   if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
     say "installing Debian chromium and chromium-driver"

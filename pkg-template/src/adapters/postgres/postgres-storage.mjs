@@ -117,7 +117,7 @@ export class PostgresStorage {
       load: `SELECT version, payload, payload_bytes, position FROM ${n.events}
              WHERE stream_hash = $1 AND version > $2 ORDER BY version LIMIT $3`,
       version: `SELECT version FROM ${n.streams} WHERE stream_hash = $1`,
-      append: `SELECT ${n.append}($1, $2, $3, $4, $5, $6, $7) AS outcomes`,
+      append: `SELECT ${n.append}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) AS outcomes`,
       loadAll: `SELECT e.position, e.version, e.payload, e.payload_bytes, s.aggregate_id, s.aggregate_id_bytes
                 FROM ${n.events} e JOIN ${n.streams} s ON s.stream_hash = e.stream_hash
                 WHERE e.position > $1 ORDER BY e.position LIMIT $2`,
@@ -283,24 +283,35 @@ export class PostgresStorage {
     const idBytes = [];
     const expected = [];
     const counts = [];
+    // Per event: which append it is of (1-based), its offset in it (1-based), its stream's
+    // hash and its version, and the payload.
+    const eventAppend = [];
+    const eventOffset = [];
+    const eventHash = [];
+    const eventVersion = [];
     const payloads = [];
     const payloadBytes = [];
-    for (const item of group) {
+    for (const [index, item] of group.entries()) {
       const [id, idAsBytes] = textOrBytes(item.aggregateId);
-      hashes.push(hashOf(item.aggregateId));
+      const hash = hashOf(item.aggregateId);
+      hashes.push(hash);
       ids.push(id);
       idBytes.push(idAsBytes);
       expected.push(item.expectedVersion);
       counts.push(item.records.length);
-      for (const record of item.records) {
+      for (const [offset, record] of item.records.entries()) {
         const [text, asBytes] = textOrBytes(record.payload);
+        eventAppend.push(index + 1);
+        eventOffset.push(offset + 1);
+        eventHash.push(hash);
+        eventVersion.push(record.version);
         payloads.push(text);
         payloadBytes.push(asBytes);
       }
     }
     let outcomes;
     try {
-      const { rows } = await this.#pool.query({ text: this.#sql.append, values: [hashes, ids, idBytes, expected, counts, payloads, payloadBytes] });
+      const { rows } = await this.#pool.query({ text: this.#sql.append, values: [hashes, ids, idBytes, expected, counts, eventAppend, eventOffset, eventHash, eventVersion, payloads, payloadBytes] });
       outcomes = rows[0].outcomes;
     } catch (error) {
       // The connection may have dropped after the commit: the outcome is unknown (a retry with

@@ -84,40 +84,47 @@ export function schemaStatements(n) {
     `INSERT INTO ${n.meta} (key, value) VALUES ('last_position', -1) ON CONFLICT (key) DO NOTHING`,
     `CREATE OR REPLACE FUNCTION ${n.append}(
        hashes bytea[], ids text[], id_bytes bytea[], expected bigint[], counts int[],
+       event_append int[], event_offset int[], event_hash bytea[], event_version bigint[],
        payloads text[], payload_bytes bytea[])
      RETURNS bigint[] LANGUAGE plpgsql AS $fn$
      DECLARE
        last bigint;
        outcomes bigint[] := '{}';
+       -- Per append: the position before its first event, or -2 when it does not apply.
+       bases bigint[] := '{}';
        current bigint;
        stored_id text;
        stored_bytes bytea;
-       first int := 0;
+       a record;
      BEGIN
        -- The row lock that orders appends: held until this transaction commits.
        SELECT value INTO last FROM ${n.meta} WHERE key = 'last_position' FOR UPDATE;
-       FOR i IN 1 .. coalesce(array_length(hashes, 1), 0) LOOP
+       FOR a IN SELECT * FROM unnest(hashes, ids, id_bytes, expected, counts) AS t(h, id, idb, e, c) LOOP
          SELECT s.version, s.aggregate_id, s.aggregate_id_bytes INTO current, stored_id, stored_bytes
-           FROM ${n.streams} s WHERE s.stream_hash = hashes[i];
+           FROM ${n.streams} s WHERE s.stream_hash = a.h;
          IF NOT FOUND THEN
            current := -1;
-         ELSIF stored_id IS DISTINCT FROM ids[i] OR stored_bytes IS DISTINCT FROM id_bytes[i] THEN
+         ELSIF stored_id IS DISTINCT FROM a.id OR stored_bytes IS DISTINCT FROM a.idb THEN
            RAISE EXCEPTION 'two aggregate ids share a SHA-256 digest';
          END IF;
-         IF current <> expected[i] THEN
+         IF current <> a.e THEN
            outcomes := outcomes || current;            -- a conflict: the stream's true version
+           bases := bases || (-2)::bigint;
          ELSE
-           INSERT INTO ${n.events} (position, stream_hash, version, payload, payload_bytes)
-             SELECT last + k, hashes[i], expected[i] + k, payloads[first + k], payload_bytes[first + k]
-             FROM generate_series(1, counts[i]) AS k;
            INSERT INTO ${n.streams} (stream_hash, aggregate_id, aggregate_id_bytes, version)
-             VALUES (hashes[i], ids[i], id_bytes[i], expected[i] + counts[i])
+             VALUES (a.h, a.id, a.idb, a.e + a.c)
              ON CONFLICT (stream_hash) DO UPDATE SET version = EXCLUDED.version;
-           last := last + counts[i];
            outcomes := outcomes || (-2)::bigint;       -- stored
+           bases := bases || last;
+           last := last + a.c;
          END IF;
-         first := first + counts[i];
        END LOOP;
+       -- Every event of the appends that apply, in one statement, at the positions after each
+       -- append's base (arrays walked once, by unnest).
+       INSERT INTO ${n.events} (position, stream_hash, version, payload, payload_bytes)
+         SELECT bases[t.a] + t.k, t.h, t.v, t.p, t.pb
+         FROM unnest(event_append, event_offset, event_hash, event_version, payloads, payload_bytes) AS t(a, k, h, v, p, pb)
+         WHERE bases[t.a] <> -2;
        UPDATE ${n.meta} SET value = last WHERE key = 'last_position';
        PERFORM pg_notify('${n.channel}', '');
        RETURN outcomes;
