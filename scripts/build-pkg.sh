@@ -24,12 +24,13 @@ done
 # module for the Node entries and one ES module for the browser entries (see ARCHITECTURE.md).
 esbuild=tools/node_modules/.bin/esbuild
 # The Node bundle takes the glue and the .wasm's bytes in (its init() default of a URL next to
-# import.meta.url is never used there, hence the silenced warning). `pg` stays the user's (a peer
-# dependency, loaded by PostgresStorage only for options.connectionString).
+# import.meta.url is never used there, hence the silenced warning).
 "$esbuild" pkg-template/src/node.mjs --bundle --platform=node --format=cjs --target=node20 \
   --alias:wasm-glue="./$out/wasm/web/wasm_event_store.js" \
   --alias:wasm-bytes="./$out/wasm/web/wasm_event_store_bg.wasm" --loader:.wasm=binary \
-  --external:pg --log-override:empty-import-meta=silent --outfile="$out/lib/node.cjs" --log-level=warning
+  --log-override:empty-import-meta=silent --outfile="$out/lib/node.cjs" --log-level=warning
+# PostgresStorage on its own (tools/bundle-postgres.mjs: `pg` stays the user's peer dependency).
+node tools/bundle-postgres.mjs "$out"
 "$esbuild" pkg-template/src/browser.mjs --bundle --platform=browser --format=esm --target=es2022 \
   --outfile="$out/lib/browser.mjs" --log-level=warning
 # The entry points (one small file each) and the hand-written types, at the package root.

@@ -14,4 +14,3 @@ core.initSync({ module: wasmBytes });
 export { core };
 export * from './browser.mjs';
 export { FileStorage } from './adapters/file-storage/file-storage.mjs';
-export { PostgresStorage } from './adapters/postgres/postgres-storage.mjs';
