@@ -161,3 +161,72 @@ describe('PostgresStorage: schema, names and pools', () => {
     }
   });
 });
+
+describe('PostgresStorage: what the database must be, and what it refuses', () => {
+  test('prefixes that would share tables are refused; prefixes of one new schema open at once', async () => {
+    await assert.rejects(PostgresStorage.open({ pool: newPool(), table: 'orders_streams' }), (error) => error.code === 'INVALID_ARGUMENT' && /_streams/.test(error.message));
+    const schema = freshSchema();
+    const storages = await Promise.all(['a', 'b', 'c', 'd', 'e', 'f'].map((table) => PostgresStorage.open({ connectionString: url, schema, table })));
+    await Promise.all(storages.map((s) => s.close()));
+  });
+
+  test('an append in a session whose isolation is not read committed is refused, saying why', async () => {
+    const pool = new pg.Pool({ connectionString: url, max: 2, options: '-c default_transaction_isolation=serializable' });
+    pools.push(pool);
+    const storage = await PostgresStorage.open({ pool, schema: freshSchema() });
+    try {
+      await assert.rejects(new EventStore({ storage }).appendEvents('s', -1, [{ type: 'A' }]), (error) => {
+        assert.equal(error.code, 'STORAGE');
+        assert.match(error.message, /read committed/);
+        return true;
+      });
+    } finally {
+      await storage.close();
+    }
+  });
+
+  test('a database whose encoding is not UTF8 is refused at open()', async () => {
+    const admin = newPool();
+    const name = `wes_latin1_${process.pid}`;
+    await admin.query(`CREATE DATABASE ${name} ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`);
+    const other = new URL(url);
+    other.pathname = `/${name}`;
+    await assert.rejects(PostgresStorage.open({ connectionString: other.href }), (error) => error.code === 'STORAGE' && /LATIN1/.test(error.message));
+  });
+
+  test('once the tables exist, a role with only DML and EXECUTE rights opens and uses them', async () => {
+    const admin = newPool();
+    const schema = freshSchema();
+    await (await PostgresStorage.open({ pool: admin, schema })).close();
+    const role = `wes_app_${process.pid}`;
+    await admin.query(`CREATE ROLE ${role} LOGIN`);
+    await admin.query(`GRANT USAGE ON SCHEMA "${schema}" TO ${role}`);
+    await admin.query(`GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "${schema}" TO ${role}`);
+    await admin.query(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA "${schema}" TO ${role}`);
+    const asApp = new URL(url);
+    asApp.username = role;
+    const storage = await PostgresStorage.open({ connectionString: asApp.href, schema });
+    try {
+      const store = new EventStore({ storage });
+      assert.equal(await store.appendEvents('s', -1, [{ type: 'A' }]), 0);
+      assert.equal((await store.loadAllEvents()).length, 1);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  test('close() while watch() is still connecting leaves no LISTEN connection behind', async () => {
+    const storage = await PostgresStorage.open({ connectionString: url, schema: freshSchema() });
+    const watching = storage.watch(() => {});
+    await storage.close();
+    await watching.then((unwatch) => unwatch(), () => {});
+    const admin = newPool();
+    const deadline = Date.now() + 10_000;
+    let left;
+    do {
+      left = (await admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'LISTEN %' AND state = 'idle'")).rows[0].n;
+      if (left > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    } while (left > 0 && Date.now() < deadline);
+    assert.equal(left, 0);
+  });
+});

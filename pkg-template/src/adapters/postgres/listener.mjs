@@ -11,6 +11,8 @@ export class Listener {
   #channel;
   #watchers = new Set();
   #client;
+  // Which connection attempt is current: closing or disconnecting makes one in flight stale.
+  #generation = 0;
   // Settles when the connection listens (the first time: watch() waits for it).
   #connecting;
   #closed = false;
@@ -39,7 +41,14 @@ export class Listener {
   }
 
   #notify() {
-    for (const watcher of this.#watchers) watcher();
+    for (const watcher of this.#watchers) {
+      try {
+        watcher();
+      } catch (error) {
+        // One watcher's throw must not skip the others, nor throw inside pg's socket handler.
+        queueMicrotask(() => { throw error; });
+      }
+    }
   }
 
   #listening() {
@@ -52,6 +61,7 @@ export class Listener {
   }
 
   async #connect() {
+    const generation = this.#generation;
     const client = this.#makeClient();
     // An 'error' without a listener would crash the process; a dropped connection is expected.
     client.on('error', () => {});
@@ -64,6 +74,13 @@ export class Listener {
       client.removeAllListeners('end');
       client.end().catch(() => {});
       throw error;
+    }
+    if (generation !== this.#generation || this.#closed || this.#watchers.size === 0) {
+      // Closed (or everyone left) while connecting: this connection is nobody's.
+      client.removeAllListeners('end');
+      client.end().catch(() => {});
+      if (this.#closed) throw new Error('the PostgresStorage was closed');
+      return;
     }
     this.#client = client;
     this.#failures = 0;
@@ -91,10 +108,11 @@ export class Listener {
         },
       );
     }, pause);
-    this.#timer.unref?.();
+    // Not unref'd: a process that only subscribes must stay alive while its connection comes back.
   }
 
   #disconnect() {
+    this.#generation++;
     clearTimeout(this.#timer);
     this.#timer = undefined;
     const client = this.#client;

@@ -25,6 +25,22 @@ const GROUP_BYTES = 16 * 1024 * 1024;
 
 const CONSTRUCT = Symbol('PostgresStorage.open');
 
+// One 'error' listener per pool, however many storages share it (one per tenant's schema, say):
+// pool -> how many storages use it. The listener keeps an idle client's death (a server restart)
+// from crashing the process; the user's own listeners still hear it.
+const poolUsers = new WeakMap();
+const ignorePoolError = () => {};
+function usePool(pool) {
+  const users = poolUsers.get(pool) ?? 0;
+  if (users === 0) pool.on('error', ignorePoolError);
+  poolUsers.set(pool, users + 1);
+}
+function leavePool(pool) {
+  const users = (poolUsers.get(pool) ?? 1) - 1;
+  poolUsers.set(pool, users);
+  if (users === 0) pool.off('error', ignorePoolError);
+}
+
 function storageError(message, cause) {
   return new EventStoreError('STORAGE', `PostgresStorage: ${message}`, cause === undefined ? undefined : { cause });
 }
@@ -61,7 +77,6 @@ export class PostgresStorage {
   #draining = false;
   #drained = Promise.resolve();
   #closed = false;
-  #onPoolError = () => {};
 
   /** Use PostgresStorage.open(options). */
   constructor(token, state) {
@@ -70,10 +85,13 @@ export class PostgresStorage {
     this.#ownsPool = state.ownsPool;
     this.#names = state.names;
     this.#sql = state.sql;
-    this.#listener = new Listener(() => new this.#pool.Client(this.#pool.options), state.names.channel);
-    // An idle client of the pool dying (a server restart) emits 'error' on the pool; with no
-    // listener that would crash the process. The user's own listeners still hear it.
-    this.#pool.on('error', this.#onPoolError);
+    // The LISTEN connection: the pool's settings, with TCP keepalive, so that a silent network
+    // cut ends it (and it is made again) instead of leaving it deaf.
+    this.#listener = new Listener(
+      () => new this.#pool.Client({ ...this.#pool.options, keepAlive: true, keepAliveInitialDelayMillis: 10_000 }),
+      state.names.channel,
+    );
+    usePool(this.#pool);
   }
 
   /**
@@ -101,8 +119,7 @@ export class PostgresStorage {
     } else if (typeof pool?.query !== 'function' || typeof pool?.connect !== 'function' || typeof pool?.Client !== 'function') {
       throw new EventStoreError('INVALID_ARGUMENT', 'PostgresStorage.open: options.pool must be a pg.Pool');
     }
-    const onError = () => {};
-    pool.on('error', onError); // while opening, too
+    usePool(pool); // while opening, too
     try {
       await PostgresStorage.#createSchema(pool, names);
     } catch (error) {
@@ -110,7 +127,7 @@ export class PostgresStorage {
       if (error instanceof EventStoreError) throw error;
       throw storageError(`cannot create or check its tables: ${error.message}`, error);
     } finally {
-      pool.off('error', onError);
+      leavePool(pool);
     }
     const n = names;
     const sql = {
@@ -128,28 +145,44 @@ export class PostgresStorage {
 
   static async #createSchema(pool, names) {
     const client = await pool.connect();
+    // A checked-out client has no pool listener: its backend dying must not crash the process.
+    client.on('error', ignorePoolError);
+    let failure;
     try {
-      await client.query('BEGIN');
+      const { rows: [{ encoding }] } = await client.query('SELECT current_setting(\'server_encoding\') AS encoding');
+      if (encoding !== 'UTF8' && encoding !== 'SQL_ASCII') {
+        throw storageError(`the database's encoding is ${encoding}: event ids and payloads may be any Unicode text, ` +
+          'which only a UTF8 (or SQL_ASCII) database stores faithfully');
+      }
+      // Tables already at this schema version: nothing to create, and no DDL rights needed.
+      if (await PostgresStorage.#schemaVersion(client, names) === SCHEMA_VERSION) return;
+      await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
       await client.query('SELECT pg_advisory_xact_lock($1)', [names.lockKey]);
-      const exists = await client.query('SELECT to_regclass($1) IS NOT NULL AS found', [names.meta]);
-      if (exists.rows[0].found) {
-        const found = await client.query(`SELECT value FROM ${names.meta} WHERE key = 'schema_version'`);
-        const version = found.rowCount > 0 ? Number(found.rows[0].value) : 0;
-        if (version > SCHEMA_VERSION) {
-          throw storageError(`the tables are at schema version ${version}, newer than this release's ${SCHEMA_VERSION}: ` +
-            'upgrade wasm-event-store');
-        }
+      const version = await PostgresStorage.#schemaVersion(client, names);
+      if (version > SCHEMA_VERSION) {
+        throw storageError(`the tables are at schema version ${version}, newer than this release's ${SCHEMA_VERSION}: ` +
+          'upgrade wasm-event-store');
       }
       for (const statement of schemaStatements(names)) await client.query(statement);
       await client.query(`INSERT INTO ${names.meta} (key, value) VALUES ('schema_version', $1)
                           ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [SCHEMA_VERSION]);
       await client.query('COMMIT');
     } catch (error) {
+      failure = error;
       await client.query('ROLLBACK').catch(() => {});
       throw error;
     } finally {
-      client.release();
+      client.off('error', ignorePoolError);
+      client.release(failure); // a failed client is not reused
     }
+  }
+
+  /** The tables' schema version: 0 when they do not exist yet. */
+  static async #schemaVersion(client, names) {
+    const { rows: [{ found }] } = await client.query('SELECT to_regclass($1) IS NOT NULL AS found', [names.meta]);
+    if (!found) return 0;
+    const { rows } = await client.query(`SELECT value FROM ${names.meta} WHERE key = 'schema_version'`);
+    return rows.length > 0 ? Number(rows[0].value) : 0;
   }
 
   #check() {
@@ -247,6 +280,7 @@ export class PostgresStorage {
         }
         bytes += record.payload.length;
       }
+      bytes += aggregateId.length * records.length; // the stream's id goes with the group too
       return new Promise((resolve, reject) => {
         this.#queue.push({ aggregateId, expectedVersion, records, bytes, resolve, reject });
         if (!this.#draining) this.#drained = this.#drain();
@@ -260,7 +294,7 @@ export class PostgresStorage {
   async #drain() {
     this.#draining = true;
     try {
-      // Appends issued in this turn of the event loop join the first group.
+      // Appends made before this microtask runs (those of one synchronous burst) join the first group.
       await null;
       while (this.#queue.length > 0) {
         let count = 0;
@@ -269,7 +303,14 @@ export class PostgresStorage {
           bytes += this.#queue[count].bytes;
           count++;
         }
-        await this.#commit(this.#queue.splice(0, count));
+        const group = this.#queue.splice(0, count);
+        try {
+          await this.#commit(group);
+        } catch (error) {
+          // Never expected (#commit answers every append itself); if it happens, say so.
+          const failure = storageError(`append failed: ${error?.message ?? error}`, error);
+          for (const item of group) item.reject(failure);
+        }
       }
     } finally {
       this.#draining = false;
@@ -313,6 +354,7 @@ export class PostgresStorage {
     try {
       const { rows } = await this.#pool.query({ text: this.#sql.append, values: [hashes, ids, idBytes, expected, counts, eventAppend, eventOffset, eventHash, eventVersion, payloads, payloadBytes] });
       outcomes = rows[0].outcomes;
+      if (!Array.isArray(outcomes) || outcomes.length !== group.length) throw new Error('the append function answered no outcome per append');
     } catch (error) {
       // The connection may have dropped after the commit: the outcome is unknown (a retry with
       // the same event ids settles it).
@@ -332,7 +374,7 @@ export class PostgresStorage {
     this.#closed = true;
     while (this.#draining) await this.#drained;
     this.#listener.close();
-    this.#pool.off('error', this.#onPoolError);
+    leavePool(this.#pool);
     if (this.#ownsPool) await this.#pool.end();
   }
 }

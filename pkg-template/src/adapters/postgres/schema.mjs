@@ -47,20 +47,26 @@ export function quoted(name, what) {
 /** Every name the storage uses, quoted, for `schema` and table prefix `table`. */
 export function namesFor(schema, table) {
   const s = quoted(schema, 'options.schema');
+  // Another prefix's tables would be this one's: `a_streams` is the streams table of `a`.
+  if (/_(streams|meta|append)$/.test(table)) {
+    throw invalidName(`options.table ${JSON.stringify(table)} ends like a name the storage derives from another table ` +
+      "name (_streams, _meta, _append): two storages' tables could be the same; choose another");
+  }
   const q = (suffix) => `${s}.${quoted(`${table}${suffix}`, `the table name "${table}${suffix}" (from options.table)`)}`;
   quoted(table, 'options.table');
   // The channel and the lock key are derived: a digest fits any name, and says nothing of it.
   const digest = createHash('sha256').update(`${schema}\u0000${table}`).digest();
+  const schemaDigest = createHash('sha256').update(schema).digest();
   return {
     schema: s,
     events: q(''),
     streams: q('_streams'),
     meta: q('_meta'),
     append: q('_append'),
-    index: quoted(`${table}_stream`, `the index name "${table}_stream"`),
     channel: `wes_${digest.subarray(0, 12).toString('hex')}`,
-    // pg_advisory_xact_lock(bigint) while the schema is created or upgraded.
-    lockKey: digest.readBigInt64LE(12).toString(),
+    // pg_advisory_xact_lock(bigint) while the schema is created or upgraded: one per schema
+    // (CREATE SCHEMA races between any two prefixes of one schema).
+    lockKey: schemaDigest.readBigInt64LE(0).toString(),
   };
 }
 
@@ -97,6 +103,12 @@ export function schemaStatements(n) {
        stored_bytes bytea;
        a record;
      BEGIN
+       -- Under repeatable read or serializable the lock below would fail the append (40001)
+       -- rather than wait and re-read: refuse, saying why.
+       IF current_setting('transaction_isolation') <> 'read committed' THEN
+         RAISE EXCEPTION 'PostgresStorage needs read committed (the default isolation), not %',
+           current_setting('transaction_isolation');
+       END IF;
        -- The row lock that orders appends: held until this transaction commits.
        SELECT value INTO last FROM ${n.meta} WHERE key = 'last_position' FOR UPDATE;
        FOR a IN SELECT * FROM unnest(hashes, ids, id_bytes, expected, counts) AS t(h, id, idb, e, c) LOOP
