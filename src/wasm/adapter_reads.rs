@@ -42,17 +42,10 @@ pub(crate) struct Records {
 }
 
 impl Records {
-    /// The payloads, one per record, or `Err` with the reason they cannot be told apart.
-    pub(crate) fn payloads(&self) -> Result<Payloads<'_>, String> {
-        let separators = self.bytes.iter().filter(|&&byte| byte == 0).count();
-        if !self.versions.is_empty() && separators + 1 != self.versions.len() {
-            return Err(
-                "the adapter returned a payload with a NUL character, which no JSON text holds"
-                    .to_string(),
-            );
-        }
+    /// The payloads, one per record ([`JsStorage::read_records`] checked that they split so).
+    pub(crate) fn payloads(&self) -> Payloads<'_> {
         let is_nul: fn(&u8) -> bool = |&byte| byte == 0;
-        Ok(self.bytes.split(is_nul))
+        self.bytes.split(is_nul)
     }
 
     /// Record `i`'s position as the sinks take it: `None` when it has none, an invalid one
@@ -126,6 +119,12 @@ impl JsStorage {
             return Ok(Err(format!("{method}()'s payloads could not be copied")));
         };
         let versions = copied(versions.length(), |out| versions.copy_to(out))?;
+        let separators = bytes.iter().filter(|&&byte| byte == 0).count();
+        if !versions.is_empty() && separators + 1 != versions.len() {
+            return Ok(Err(format!(
+                "{method}() returned a payload with a NUL character, which no JSON text holds"
+            )));
+        }
         let mut records = Records {
             bytes,
             versions,
@@ -201,13 +200,7 @@ impl JsStorage {
                 return Ok(());
             }
         };
-        let payloads = match records.payloads() {
-            Ok(payloads) => payloads,
-            Err(reason) => {
-                sink.reject(reason);
-                return Ok(());
-            }
-        };
+        let payloads = records.payloads();
         for (i, (&version, payload)) in records.versions.iter().zip(payloads).enumerate() {
             if !sink.wants_more() {
                 break;
@@ -256,13 +249,7 @@ impl JsStorage {
             ));
             return Ok(());
         }
-        let payloads = match records.payloads() {
-            Ok(payloads) => payloads,
-            Err(reason) => {
-                sink.reject(reason);
-                return Ok(());
-            }
-        };
+        let payloads = records.payloads();
         for (i, (&version, payload)) in records.versions.iter().zip(payloads).enumerate() {
             if !sink.wants_more() {
                 break;
