@@ -103,6 +103,18 @@ export function readAppendAnswer(answer) {
   return read;
 }
 
+/**
+ * Whether `value` is a Promise (or any thenable), read without letting a getter throw out: an
+ * adapter's answer, or what an app's handler returned.
+ */
+export function isThenable(value) {
+  try {
+    return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof value.then === 'function';
+  } catch {
+    return false; // what cannot be read is reported by whoever reads it next
+  }
+}
+
 /** `object[key]`, or undefined where reading it throws (a getter, a revoked proxy). */
 function readMember(object, key) {
   try {

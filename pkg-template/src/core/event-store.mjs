@@ -5,7 +5,7 @@
 // (json-writer.mjs) into the core, and subscriptions (subscription.mjs), which call back into
 // the app. Everything else (validation of values, versions, positions, ids, times, encoding,
 // idempotent retries) is in Rust.
-import { readAppendAnswer, readRecords } from './adapter-answers.mjs';
+import { isThenable, readAppendAnswer, readRecords } from './adapter-answers.mjs';
 import { encoder, giveBack, KEPT_BYTES, reserve, takeBytes, writeUtf8 } from './bytes.mjs';
 import { describe, EventStoreError, EventStoreConflictError, fromCore, invalid, messageOf, tooLongForAString } from './errors.mjs';
 import { encodeEvents } from './json-writer.mjs';
@@ -13,15 +13,6 @@ import { ChangeFeed, PAGE, Subscription } from './subscription.mjs';
 
 // One ChangeFeed per adapter object: every store of this realm over it hears the others.
 const feeds = new WeakMap();
-
-/** Whether `value` is a Promise (or any thenable), read without letting a getter throw out. */
-function isThenable(value) {
-  try {
-    return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof value.then === 'function';
-  } catch {
-    return false; // the core's check of the adapter's shape reports what cannot be read
-  }
-}
 
 function checkAggregateId(aggregateId) {
   // Emptiness is the core's check; only JS can tell a string from other types, and strings with

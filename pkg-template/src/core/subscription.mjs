@@ -10,19 +10,11 @@
 // Notifications come from a ChangeFeed: one per backing adapter object in this realm (so every
 // store over it hears every other's appends) or per in-memory store, fed by this realm's appends
 // and, while anyone listens, by the adapter's watch() (other tabs, workers, processes).
+import { isThenable } from './adapter-answers.mjs';
 import { EventStoreError, messageOf } from './errors.mjs';
 
 /** Events asked for per read: a read that returns fewer has reached the end of the log. */
 export const PAGE = 500;
-
-/** Whether `value` is a Promise (or any thenable), read without letting a getter throw out. */
-function thenable(value) {
-  try {
-    return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof value.then === 'function';
-  } catch {
-    return false;
-  }
-}
 
 /** Everyone in this realm who wants to hear that the backing storage may hold new events. */
 export class ChangeFeed {
@@ -80,7 +72,7 @@ export class ChangeFeed {
     let unwatch;
     try {
       unwatch = watch.call(this.#adapter, () => this.notify());
-      if (thenable(unwatch)) unwatch = await unwatch;
+      if (isThenable(unwatch)) unwatch = await unwatch;
     } catch (error) {
       if (current()) this.#armed = undefined; // the next listener tries again
       throw new EventStoreError('STORAGE', `the storage adapter's watch() failed: ${messageOf(error)}`, { cause: error });
@@ -178,7 +170,7 @@ export class Subscription {
         for (const event of page) {
           if (this.#ended) return;
           const result = this.#handler(event);
-          if (thenable(result)) await result;
+          if (isThenable(result)) await result;
           this.#after = this.#cursorOf(event);
         }
         if (this.#ended) return;
