@@ -21,46 +21,10 @@ import path from 'node:path';
 import fsp from 'node:fs/promises';
 
 import { EventStoreError } from '../../core/errors.mjs';
+import { checkAggregateId, checkLimit, checkVersion, payloadsOf } from '../arguments.mjs';
 import { describeError, failure, writeFully } from './files.mjs';
 import { acquireLock, directoryKey, inUse, lockLost, registry, releaseLock, stillHolds } from './lock.mjs';
 import { frameOf, GROUP_BYTES, logMoved, openLog, stillAt } from './log.mjs';
-
-// ---------------------------------------------------------------------------------------------
-// Argument checks (the core never sends bad arguments; direct callers might).
-
-function checkAggregateId(aggregateId, method) {
-  if (typeof aggregateId !== 'string' || aggregateId === '') {
-    throw new TypeError(`FileStorage.${method}: aggregateId must be a non-empty string`);
-  }
-}
-
-function checkVersion(value, name, method) {
-  if (!Number.isSafeInteger(value) || value < -1) {
-    throw new TypeError(`FileStorage.${method}: ${name} must be an integer from -1, got ${String(value)}`);
-  }
-}
-
-function checkLimit(limit, method) {
-  if (limit !== Infinity && (!Number.isSafeInteger(limit) || limit < 1)) {
-    throw new TypeError(`FileStorage.${method}: limit must be a positive integer, got ${String(limit)}`);
-  }
-}
-
-function payloadsOf(records, expectedVersion) {
-  if (!Array.isArray(records)) throw new TypeError('FileStorage.append: records must be an array');
-  const payloads = new Array(records.length);
-  for (let i = 0; i < records.length; i++) {
-    const record = records[i];
-    if (record === null || typeof record !== 'object' || record.version !== expectedVersion + 1 + i ||
-        typeof record.payload !== 'string') {
-      throw new TypeError(`FileStorage.append: records[${i}] must be { version: ${expectedVersion + 1 + i}, payload: string }`);
-    }
-    payloads[i] = record.payload;
-  }
-  return payloads;
-}
-
-// ---------------------------------------------------------------------------------------------
 
 const CONSTRUCT = Symbol('FileStorage.open');
 
@@ -168,9 +132,9 @@ export class FileStorage {
    */
   load(aggregateId, afterVersion, limit = Infinity) {
     this.#check();
-    checkAggregateId(aggregateId, 'load');
-    checkVersion(afterVersion, 'afterVersion', 'load');
-    checkLimit(limit, 'load');
+    checkAggregateId('FileStorage.load', aggregateId);
+    checkVersion('FileStorage.load', 'afterVersion', afterVersion);
+    checkLimit('FileStorage.load', limit, true);
     return this.#index.load(aggregateId, afterVersion, limit);
   }
 
@@ -181,8 +145,8 @@ export class FileStorage {
    */
   loadAll(afterPosition, limit) {
     this.#check();
-    checkVersion(afterPosition, 'afterPosition', 'loadAll');
-    checkLimit(limit, 'loadAll');
+    checkVersion('FileStorage.loadAll', 'afterPosition', afterPosition);
+    checkLimit('FileStorage.loadAll', limit, true);
     return this.#index.loadAll(afterPosition, limit);
   }
 
@@ -195,7 +159,7 @@ export class FileStorage {
   /** The stream's last version, -1 if it does not exist (synchronous). */
   version(aggregateId) {
     this.#check();
-    checkAggregateId(aggregateId, 'version');
+    checkAggregateId('FileStorage.version', aggregateId);
     return this.#versionOf(aggregateId);
   }
 
@@ -207,9 +171,9 @@ export class FileStorage {
     let payloads;
     try {
       this.#check();
-      checkAggregateId(aggregateId, 'append');
-      checkVersion(expectedVersion, 'expectedVersion', 'append');
-      payloads = payloadsOf(records, expectedVersion);
+      checkAggregateId('FileStorage.append', aggregateId);
+      checkVersion('FileStorage.append', 'expectedVersion', expectedVersion);
+      payloads = payloadsOf('FileStorage.append', records, expectedVersion);
     } catch (error) {
       return Promise.reject(error);
     }

@@ -16,6 +16,7 @@
 import { createHash } from 'node:crypto';
 
 import { EventStoreError } from '../../core/errors.mjs';
+import { checkAggregateId, checkLimit, checkVersion, payloadsOf } from '../arguments.mjs';
 import { Listener } from './listener.mjs';
 import { namesFor, SCHEMA_VERSION, schemaStatements } from './schema.mjs';
 
@@ -52,18 +53,6 @@ function textOrBytes(value) {
 
 function hashOf(aggregateId) {
   return createHash('sha256').update(aggregateId, 'utf8').digest();
-}
-
-function checkAggregateId(aggregateId, method) {
-  if (typeof aggregateId !== 'string' || aggregateId === '') {
-    throw new TypeError(`PostgresStorage.${method}: aggregateId must be a non-empty string`);
-  }
-}
-
-function checkInteger(value, name, method, min) {
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new TypeError(`PostgresStorage.${method}: ${name} must be an integer from ${min}, got ${String(value)}`);
-  }
 }
 
 export class PostgresStorage {
@@ -201,9 +190,9 @@ export class PostgresStorage {
   /** The stream's records with version > afterVersion, ascending, at most `limit`. */
   async load(aggregateId, afterVersion, limit) {
     this.#check();
-    checkAggregateId(aggregateId, 'load');
-    checkInteger(afterVersion, 'afterVersion', 'load', -1);
-    if (limit !== undefined) checkInteger(limit, 'limit', 'load', 1);
+    checkAggregateId('PostgresStorage.load', aggregateId);
+    checkVersion('PostgresStorage.load', 'afterVersion', afterVersion);
+    if (limit !== undefined) checkLimit('PostgresStorage.load', limit);
     const { rows } = await this.#query(this.#sql.load, [hashOf(aggregateId), afterVersion, limit ?? null], 'load');
     const records = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
@@ -220,7 +209,7 @@ export class PostgresStorage {
   /** The stream's last version, -1 if it does not exist. */
   async version(aggregateId) {
     this.#check();
-    checkAggregateId(aggregateId, 'version');
+    checkAggregateId('PostgresStorage.version', aggregateId);
     const { rows } = await this.#query(this.#sql.version, [hashOf(aggregateId)], 'version');
     return rows.length === 0 ? -1 : Number(rows[0].version);
   }
@@ -228,8 +217,8 @@ export class PostgresStorage {
   /** The records of every stream with position > afterPosition, at most `limit`, ascending. */
   async loadAll(afterPosition, limit) {
     this.#check();
-    checkInteger(afterPosition, 'afterPosition', 'loadAll', -1);
-    checkInteger(limit, 'limit', 'loadAll', 1);
+    checkVersion('PostgresStorage.loadAll', 'afterPosition', afterPosition);
+    checkLimit('PostgresStorage.loadAll', limit);
     const { rows } = await this.#query(this.#sql.loadAll, [afterPosition, limit], 'loadAll');
     const records = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
@@ -269,17 +258,11 @@ export class PostgresStorage {
   append(aggregateId, expectedVersion, records) {
     try {
       this.#check();
-      checkAggregateId(aggregateId, 'append');
-      checkInteger(expectedVersion, 'expectedVersion', 'append', -1);
+      checkAggregateId('PostgresStorage.append', aggregateId);
+      checkVersion('PostgresStorage.append', 'expectedVersion', expectedVersion);
       if (!Array.isArray(records) || records.length === 0) throw new TypeError('PostgresStorage.append: records must be a non-empty array');
       let bytes = 0;
-      for (let i = 0; i < records.length; i++) {
-        const record = records[i];
-        if (record === null || typeof record !== 'object' || record.version !== expectedVersion + 1 + i || typeof record.payload !== 'string') {
-          throw new TypeError(`PostgresStorage.append: records[${i}] must be { version: ${expectedVersion + 1 + i}, payload: string }`);
-        }
-        bytes += record.payload.length;
-      }
+      for (const payload of payloadsOf('PostgresStorage.append', records, expectedVersion)) bytes += payload.length;
       bytes += aggregateId.length * records.length; // the stream's id goes with the group too
       return new Promise((resolve, reject) => {
         this.#queue.push({ aggregateId, expectedVersion, records, bytes, resolve, reject });
