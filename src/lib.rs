@@ -38,6 +38,7 @@ pub mod storage;
 
 pub mod error;
 pub mod store;
+pub mod sync;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

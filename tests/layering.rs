@@ -14,7 +14,7 @@ const LAYERS: &[&[&str]] = &[
     &["batch", "record"],
     &["payload"],
     &["storage"],
-    &["store"],
+    &["store", "sync"],
     &["wasm"],
 ];
 

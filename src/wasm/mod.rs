@@ -17,9 +17,11 @@ mod input_buffer;
 mod js_storage;
 mod memory_store;
 mod storage_failure;
+mod sync;
 
 pub use adapter_store::AdapterEventStore;
 pub use memory_store::MemoryEventStore;
+pub use sync::SyncOutbox;
 
 use wasm_bindgen::prelude::*;
 

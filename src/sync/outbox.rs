@@ -1,0 +1,528 @@
+//! The replica's outbox: its pending batches per aggregate, and every decision over them.
+//!
+//! The outbox is kept in the device's storage as an append-only stream of entries (see
+//! ARCHITECTURE.md, "Sync"), each the JSON this module writes:
+//! - `{"kind":"append","aggregateId":…,"base":…,"events":[…]}`: the app appended a batch,
+//!   decided on the stream's view whose confirmed part ended at version `base`;
+//! - `{"kind":"settle","aggregateId":…,"base":…,"batches":[[…],…]}`: the aggregate's pending
+//!   batches are now these, on confirmed version `base` (after a pull confirmed some of them,
+//!   a rebase re-decided them, or a refusal dropped them; no batches: nothing pending).
+//!
+//! [`Outbox`] folds entries in order (every tab folds the same stream, so all agree), and says
+//! what to push, how to read the server's answer, and how confirmed events change what is
+//! pending. A batch is pending until a pull brings its events back: an accepted push only marks
+//! it sent for this session (a restart pushes it again, which the server's idempotent retries
+//! make harmless).
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::stamped::{write_push_batch, StampedBatch};
+use crate::batch::BatchError;
+use crate::error::OutOfMemory;
+use crate::ids::IdGenerator;
+use crate::json::{push_integer, push_json_string};
+use crate::version::MAX_SAFE_INTEGER;
+
+/// One pending batch: the outbox entry (its version in the outbox stream) that made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PendingBatch {
+    /// (outbox version of its entry, index among the entry's batches): the order of batches.
+    seq: (i64, usize),
+    events: StampedBatch,
+}
+
+/// An aggregate's pending batches, decided on its confirmed version `base`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PendingStream {
+    base: i64,
+    batches: Vec<PendingBatch>,
+}
+
+impl PendingStream {
+    fn len(&self) -> i64 {
+        self.batches.iter().map(|b| b.events.len() as i64).sum()
+    }
+}
+
+/// Why a local append was refused; nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrepareError {
+    /// The view (confirmed then pending) is at `actual`, not at the expected version.
+    Conflict {
+        actual: i64,
+    },
+    Invalid(String),
+    OutOfMemory(OutOfMemory),
+}
+
+impl From<BatchError> for PrepareError {
+    fn from(error: BatchError) -> Self {
+        match error {
+            BatchError::Invalid(message) => PrepareError::Invalid(message),
+            BatchError::OutOfMemory(error) => PrepareError::OutOfMemory(error),
+        }
+    }
+}
+
+/// What confirmed events mean for an aggregate's pending batches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reconcile {
+    /// Nothing arrived since the pending batches' base, or only part of one of this replica's
+    /// batches (the rest follows in the server's next page).
+    Unchanged,
+    /// Every event that arrived was one of this replica's: write `entry` (the batches the
+    /// server has not confirmed yet, on the new base). `confirmed` events stopped being pending.
+    Settle { entry: String, confirmed: usize },
+    /// Events this replica did not have arrived (`missed_from`: the index of the first of them
+    /// among the events after the old base). The pending events left (`pending_json`, recorded
+    /// style on the new `base`) must be re-decided by the app (a rebase) or dropped.
+    Rebase {
+        base: i64,
+        pending_json: String,
+        missed_from: usize,
+    },
+}
+
+/// Batches a refused push drops from one aggregate: write `entry`, report each batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub aggregate_id: String,
+    pub entry: String,
+    /// One JSON array of recorded-style pending events per dropped batch.
+    pub batches: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct EntryJson {
+    kind: String,
+    #[serde(rename = "aggregateId")]
+    aggregate_id: String,
+    base: i64,
+    events: Option<Box<RawValue>>,
+    batches: Option<Vec<Box<RawValue>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "status", rename_all = "camelCase")]
+enum PushResult {
+    Ok {
+        version: i64,
+    },
+    Conflict {
+        #[serde(rename = "actualVersion")]
+        _actual_version: i64,
+    },
+    Skipped,
+}
+
+fn settle_entry(aggregate_id: &str, base: i64, batches: &[&StampedBatch]) -> String {
+    let mut out = String::from("{\"kind\":\"settle\",\"aggregateId\":");
+    push_json_string(&mut out, aggregate_id);
+    out.push_str(",\"base\":");
+    push_integer(&mut out, base);
+    out.push_str(",\"batches\":[");
+    for (index, batch) in batches.iter().enumerate() {
+        if index > 0 {
+            out.push(',');
+        }
+        out.push_str(batch.json());
+    }
+    out.push_str("]}");
+    out
+}
+
+/// The pending batches of every aggregate, as the outbox's entries up to `applied` make them.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    streams: BTreeMap<String, PendingStream>,
+    /// The outbox version of the last entry folded (-1: none).
+    applied: i64,
+    /// Batches (by entry) the server accepted in this session: not pushed again.
+    sent: BTreeSet<(i64, usize)>,
+    /// Aggregates whose last push conflicted: pushed again only after a pull reconciled them.
+    blocked: BTreeSet<String>,
+    /// The batches of the push in flight, in the request's order: (entry, aggregate).
+    in_flight: Vec<((i64, usize), String)>,
+}
+
+impl Outbox {
+    pub fn new() -> Self {
+        Outbox {
+            applied: -1,
+            ..Outbox::default()
+        }
+    }
+
+    /// The outbox version of the last entry folded, -1 for none.
+    pub fn applied(&self) -> i64 {
+        self.applied
+    }
+
+    /// Folds the entry at outbox version `seq` (entries already folded are skipped).
+    pub fn apply(&mut self, seq: i64, entry_json: &str) -> Result<(), String> {
+        if seq <= self.applied {
+            return Ok(());
+        }
+        let entry: EntryJson = serde_json::from_str(entry_json)
+            .map_err(|error| format!("outbox entry {seq} is not an outbox entry: {error}"))?;
+        let parse = |raw: &RawValue| {
+            StampedBatch::parse(raw.get())
+                .map_err(|error| format!("outbox entry {seq} holds a bad batch: {error}"))
+        };
+        match (entry.kind.as_str(), entry.events, entry.batches) {
+            ("append", Some(events), None) => {
+                let events = parse(&events)?;
+                let stream = self
+                    .streams
+                    .entry(entry.aggregate_id)
+                    .or_insert(PendingStream {
+                        base: entry.base,
+                        batches: Vec::new(),
+                    });
+                if stream.batches.is_empty() {
+                    stream.base = entry.base;
+                }
+                stream.batches.push(PendingBatch {
+                    seq: (seq, 0),
+                    events,
+                });
+            }
+            ("settle", None, Some(batches)) => {
+                let batches = batches
+                    .iter()
+                    .enumerate()
+                    .map(|(offset, raw)| {
+                        parse(raw).map(|events| PendingBatch {
+                            seq: (seq, offset),
+                            events,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                self.blocked.remove(&entry.aggregate_id);
+                if batches.is_empty() {
+                    self.streams.remove(&entry.aggregate_id);
+                } else {
+                    self.streams.insert(
+                        entry.aggregate_id,
+                        PendingStream {
+                            base: entry.base,
+                            batches,
+                        },
+                    );
+                }
+            }
+            _ => return Err(format!("outbox entry {seq} has an unknown shape")),
+        }
+        self.applied = seq;
+        Ok(())
+    }
+
+    /// Events appended locally and not yet confirmed by a pull.
+    pub fn pending_count(&self) -> usize {
+        self.streams.values().map(|s| s.len() as usize).sum()
+    }
+
+    /// Pending events of one aggregate.
+    pub fn pending_of(&self, aggregate_id: &str) -> i64 {
+        self.streams.get(aggregate_id).map_or(0, PendingStream::len)
+    }
+
+    /// Every aggregate with pending events, with the confirmed version they were decided on.
+    pub fn pending_aggregates(&self) -> Vec<(String, i64)> {
+        self.streams
+            .iter()
+            .map(|(id, stream)| (id.clone(), stream.base))
+            .collect()
+    }
+
+    /// The view's version: the confirmed version, then every pending event.
+    pub fn view_version(&self, aggregate_id: &str, confirmed: i64) -> i64 {
+        confirmed + self.pending_of(aggregate_id)
+    }
+
+    /// A local append of `events_json` at `expected` over confirmed version `confirmed`: the
+    /// outbox entry to write (none for an empty batch), or why not. Checked as `appendEvents`
+    /// checks; the entry is folded only once it is stored (`apply`).
+    pub fn prepare_append(
+        &self,
+        aggregate_id: &str,
+        confirmed: i64,
+        expected: i64,
+        events_json: &str,
+        now_ms: i64,
+        generator: &mut IdGenerator,
+    ) -> Result<Option<String>, PrepareError> {
+        if aggregate_id.is_empty() {
+            return Err(PrepareError::Invalid(
+                "aggregateId must be a non-empty string".into(),
+            ));
+        }
+        let events = StampedBatch::stamp(events_json, now_ms, generator)?;
+        let actual = self.view_version(aggregate_id, confirmed);
+        if actual != expected {
+            return Err(PrepareError::Conflict { actual });
+        }
+        if events.is_empty() {
+            return Ok(None);
+        }
+        if expected + events.len() as i64 > MAX_SAFE_INTEGER {
+            return Err(PrepareError::Invalid(
+                "events would take the stream past the largest safe version (2^53-1)".into(),
+            ));
+        }
+        let base = self.streams.get(aggregate_id).map_or(confirmed, |s| s.base);
+        let mut out = String::from("{\"kind\":\"append\",\"aggregateId\":");
+        push_json_string(&mut out, aggregate_id);
+        out.push_str(",\"base\":");
+        push_integer(&mut out, base);
+        out.push_str(",\"events\":");
+        out.push_str(events.json());
+        out.push('}');
+        Ok(Some(out))
+    }
+
+    /// The aggregate's pending events after version `after`, as a JSON array of recorded
+    /// events marked pending, at versions following `confirmed`; at most `limit`.
+    pub fn pending_json(
+        &self,
+        aggregate_id: &str,
+        confirmed: i64,
+        after: i64,
+        limit: Option<usize>,
+    ) -> String {
+        let mut out = String::from("[");
+        if let Some(stream) = self.streams.get(aggregate_id) {
+            let id_json = crate::json::json_string(aggregate_id);
+            let mut first = confirmed + 1;
+            let mut count = 0;
+            for batch in &stream.batches {
+                batch
+                    .events
+                    .write_pending(&mut out, &id_json, first, after, &mut count, limit);
+                first += batch.events.len() as i64;
+            }
+        }
+        out.push(']');
+        out
+    }
+
+    /// What the confirmed events of `aggregate_id` after its pending base mean: `confirmed` is
+    /// the stream's confirmed version now, `arrived` the ids of its events after the base.
+    pub fn reconcile(&self, aggregate_id: &str, confirmed: i64, arrived: &[String]) -> Reconcile {
+        let Some(stream) = self.streams.get(aggregate_id) else {
+            return Reconcile::Unchanged;
+        };
+        if stream.base == confirmed {
+            return Reconcile::Unchanged;
+        }
+        // This replica's batches come first after the base (each was pushed at the version
+        // following the one before), as long as they were accepted.
+        let mut matched = 0;
+        let mut kept = 0;
+        for batch in &stream.batches {
+            let ids = batch.events.ids();
+            match arrived.get(matched..matched + ids.len()) {
+                Some(those) if those == ids => {
+                    matched += ids.len();
+                    kept += 1;
+                }
+                // Part of this batch arrived: the rest is in the server's next page (a batch
+                // is appended atomically). Until then nothing is decided.
+                None if arrived
+                    .get(matched..)
+                    .is_some_and(|rest| ids.starts_with(rest))
+                    && matched < arrived.len() =>
+                {
+                    return Reconcile::Unchanged;
+                }
+                _ => break,
+            }
+        }
+        let left: Vec<&StampedBatch> = stream
+            .batches
+            .iter()
+            .skip(kept)
+            .map(|b| &b.events)
+            .collect();
+        if matched == arrived.len() || left.is_empty() {
+            return Reconcile::Settle {
+                entry: settle_entry(aggregate_id, confirmed, &left),
+                confirmed: matched,
+            };
+        }
+        let id_json = crate::json::json_string(aggregate_id);
+        let mut pending_json = String::from("[");
+        let (mut first, mut count) = (confirmed + 1, 0);
+        for batch in &left {
+            batch.write_pending(&mut pending_json, &id_json, first, -1, &mut count, None);
+            first += batch.len() as i64;
+        }
+        pending_json.push(']');
+        Reconcile::Rebase {
+            base: confirmed,
+            pending_json,
+            missed_from: matched,
+        }
+    }
+
+    /// The entry that makes `events_json` (the app's rebase answer; `[]`: drop) the aggregate's
+    /// only pending batch on confirmed version `base`.
+    pub fn rebase_entry(
+        &self,
+        aggregate_id: &str,
+        base: i64,
+        events_json: &str,
+        now_ms: i64,
+        generator: &mut IdGenerator,
+    ) -> Result<String, PrepareError> {
+        let events = StampedBatch::stamp(events_json, now_ms, generator)?;
+        let batches: Vec<&StampedBatch> = if events.is_empty() {
+            vec![]
+        } else {
+            vec![&events]
+        };
+        Ok(settle_entry(aggregate_id, base, &batches))
+    }
+
+    /// The next push: `{"protocol":1,"batches":[…]}` of the pending batches not yet sent, of
+    /// aggregates not blocked, in the order they were appended, at most `max_batches` batches
+    /// and about `max_events` events and `max_bytes` bytes (a batch alone is always sent, so
+    /// that the server can refuse one that is too large). `None`: nothing to push.
+    pub fn plan_push(
+        &mut self,
+        max_batches: usize,
+        max_events: usize,
+        max_bytes: usize,
+    ) -> Option<String> {
+        // Each batch is expected at the version after everything before it in its stream.
+        let mut candidates: Vec<((i64, usize), &str, i64, &StampedBatch)> = Vec::new();
+        for (aggregate_id, stream) in &self.streams {
+            if self.blocked.contains(aggregate_id) {
+                continue;
+            }
+            let mut expected = stream.base;
+            for batch in &stream.batches {
+                if !self.sent.contains(&batch.seq) {
+                    candidates.push((batch.seq, aggregate_id, expected, &batch.events));
+                }
+                expected += batch.events.len() as i64;
+            }
+        }
+        candidates.sort_by_key(|c| c.0);
+        let mut out = String::from("{\"protocol\":1,\"batches\":[");
+        let (mut events, mut in_flight) = (0, Vec::new());
+        // A stream whose batch did not fit sends none after it.
+        let mut stopped: BTreeSet<&str> = BTreeSet::new();
+        for (seq, aggregate_id, expected, batch) in candidates {
+            if stopped.contains(aggregate_id) {
+                continue;
+            }
+            let fits = in_flight.len() < max_batches
+                && events + batch.len() <= max_events
+                && out.len() + batch.json().len() < max_bytes;
+            if !in_flight.is_empty() && !fits {
+                stopped.insert(aggregate_id);
+                continue;
+            }
+            if !in_flight.is_empty() {
+                out.push(',');
+            }
+            write_push_batch(&mut out, aggregate_id, expected, batch);
+            events += batch.len();
+            in_flight.push((seq, aggregate_id.to_string()));
+        }
+        out.push_str("]}");
+        self.in_flight = in_flight;
+        (!self.in_flight.is_empty()).then_some(out)
+    }
+
+    /// Reads the server's results of the push in flight (`[{"status":"ok"|"conflict"|"skipped"…}]`,
+    /// one per batch): accepted batches are not sent again; an aggregate with a refused batch
+    /// waits for a pull. Returns how many batches were accepted.
+    pub fn push_results(&mut self, results_json: &str) -> Result<usize, String> {
+        let results: Vec<PushResult> = serde_json::from_str(results_json)
+            .map_err(|error| format!("the server's push results cannot be read: {error}"))?;
+        if results.len() != self.in_flight.len() {
+            return Err(format!(
+                "the server answered {} results for {} batches",
+                results.len(),
+                self.in_flight.len()
+            ));
+        }
+        let mut accepted = 0;
+        for (result, (seq, aggregate_id)) in results.iter().zip(std::mem::take(&mut self.in_flight))
+        {
+            match result {
+                PushResult::Ok { version } if *version >= 0 => {
+                    self.sent.insert(seq);
+                    accepted += 1;
+                }
+                _ => {
+                    self.blocked.insert(aggregate_id);
+                }
+            }
+        }
+        Ok(accepted)
+    }
+
+    /// The aggregates of the push in flight, in its batches' order.
+    pub fn in_flight_aggregates(&self) -> Vec<String> {
+        self.in_flight.iter().map(|(_, a)| a.clone()).collect()
+    }
+
+    /// The server refused the push in flight: for each aggregate of `batch_indexes` (batches
+    /// of the request), its pending batches from the first refused one on, except those the
+    /// server accepted already, are dropped. The rest of the request is pushed again later.
+    pub fn refuse(&mut self, batch_indexes: &[usize]) -> Vec<Refusal> {
+        let in_flight = std::mem::take(&mut self.in_flight);
+        let mut from: BTreeMap<&str, (i64, usize)> = BTreeMap::new();
+        for index in batch_indexes {
+            if let Some((seq, aggregate_id)) = in_flight.get(*index) {
+                let first = from.entry(aggregate_id).or_insert(*seq);
+                *first = (*first).min(*seq);
+            }
+        }
+        let mut refusals = Vec::new();
+        for (aggregate_id, first) in from {
+            let Some(stream) = self.streams.get(aggregate_id) else {
+                continue;
+            };
+            let (kept, dropped): (Vec<&PendingBatch>, Vec<&PendingBatch>) = stream
+                .batches
+                .iter()
+                .partition(|b| b.seq < first || self.sent.contains(&b.seq));
+            let kept: Vec<&StampedBatch> = kept.iter().map(|b| &b.events).collect();
+            let id_json = crate::json::json_string(aggregate_id);
+            let mut first_version =
+                stream.base + 1 + kept.iter().map(|b| b.len() as i64).sum::<i64>();
+            let batches = dropped
+                .iter()
+                .map(|batch| {
+                    let mut json = String::from("[");
+                    batch.events.write_pending(
+                        &mut json,
+                        &id_json,
+                        first_version,
+                        -1,
+                        &mut 0,
+                        None,
+                    );
+                    json.push(']');
+                    first_version += batch.events.len() as i64;
+                    json
+                })
+                .collect();
+            refusals.push(Refusal {
+                aggregate_id: aggregate_id.to_string(),
+                entry: settle_entry(aggregate_id, stream.base, &kept),
+                batches,
+            });
+        }
+        refusals
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,133 @@
+use super::*;
+
+fn generator() -> IdGenerator {
+    IdGenerator::new([7; 32])
+}
+
+fn append(outbox: &mut Outbox, id: &str, confirmed: i64, expected: i64, events: &str) -> String {
+    let entry = outbox
+        .prepare_append(id, confirmed, expected, events, 0, &mut generator())
+        .unwrap()
+        .unwrap();
+    outbox.apply(outbox.applied() + 1, &entry).unwrap();
+    entry
+}
+
+fn ids_of(outbox: &Outbox, id: &str) -> Vec<String> {
+    outbox.streams[id]
+        .batches
+        .iter()
+        .flat_map(|b| b.events.ids().to_vec())
+        .collect()
+}
+
+#[test]
+fn appends_check_the_view_and_keep_their_base() {
+    let mut outbox = Outbox::new();
+    append(&mut outbox, "a", 2, 2, r#"[{"type":"T","eventId":"e1"}]"#);
+    assert_eq!(outbox.view_version("a", 2), 3);
+    assert_eq!(
+        outbox.prepare_append("a", 2, 2, r#"[{"type":"T"}]"#, 0, &mut generator()),
+        Err(PrepareError::Conflict { actual: 3 })
+    );
+    append(&mut outbox, "a", 2, 3, r#"[{"type":"T","eventId":"e2"}]"#);
+    assert_eq!(outbox.pending_aggregates(), vec![("a".to_string(), 2)]);
+    let pending = outbox.pending_json("a", 2, 3, None);
+    assert!(
+        pending.contains(r#""version":4"#) && !pending.contains(r#""version":3"#),
+        "{pending}"
+    );
+    assert!(pending.contains(r#""pending":true"#));
+}
+
+#[test]
+fn confirmed_own_events_settle_and_foreign_ones_ask_for_a_rebase() {
+    let mut outbox = Outbox::new();
+    append(&mut outbox, "a", -1, -1, r#"[{"type":"T","eventId":"e1"}]"#);
+    append(&mut outbox, "a", -1, 0, r#"[{"type":"T","eventId":"e2"}]"#);
+    match outbox.reconcile("a", 0, &["e1".into()]) {
+        Reconcile::Settle {
+            entry,
+            confirmed: 1,
+        } => outbox.apply(outbox.applied() + 1, &entry).unwrap(),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(ids_of(&outbox, "a"), vec!["e2"]);
+    assert_eq!(outbox.streams["a"].base, 0);
+    match outbox.reconcile("a", 1, &["x".into()]) {
+        Reconcile::Rebase {
+            base: 1,
+            missed_from: 0,
+            pending_json,
+        } => {
+            assert!(pending_json.contains(r#""version":2"#), "{pending_json}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn pushes_chain_expected_versions_and_conflicts_block_the_aggregate() {
+    let mut outbox = Outbox::new();
+    append(&mut outbox, "a", 4, 4, r#"[{"type":"T"},{"type":"T"}]"#);
+    append(&mut outbox, "b", -1, -1, r#"[{"type":"T"}]"#);
+    append(&mut outbox, "a", 4, 6, r#"[{"type":"T"}]"#);
+    let request = outbox.plan_push(100, 1000, 1 << 20).unwrap();
+    let batches = parse_push(&request);
+    assert_eq!(
+        batches,
+        vec![("a".into(), 4), ("b".into(), -1), ("a".into(), 6)]
+    );
+    outbox
+        .push_results(r#"[{"status":"ok","version":6},{"status":"conflict","actualVersion":0},{"status":"ok","version":7}]"#)
+        .unwrap();
+    assert_eq!(
+        outbox.plan_push(100, 1000, 1 << 20),
+        None,
+        "sent and blocked batches wait"
+    );
+}
+
+#[test]
+fn a_push_is_split_by_its_limits_without_reordering_a_stream() {
+    let mut outbox = Outbox::new();
+    append(&mut outbox, "a", -1, -1, r#"[{"type":"T"},{"type":"T"}]"#);
+    append(&mut outbox, "b", -1, -1, r#"[{"type":"T"}]"#);
+    append(&mut outbox, "a", -1, 1, r#"[{"type":"T"}]"#);
+    let request = outbox.plan_push(100, 2, 1 << 20).unwrap();
+    assert_eq!(parse_push(&request), vec![("a".into(), -1)]);
+}
+
+#[test]
+fn a_refusal_drops_the_batches_from_the_refused_one_and_keeps_accepted_ones() {
+    let mut outbox = Outbox::new();
+    append(&mut outbox, "a", -1, -1, r#"[{"type":"T","eventId":"e1"}]"#);
+    outbox.plan_push(1, 1000, 1 << 20).unwrap();
+    outbox
+        .push_results(r#"[{"status":"ok","version":0}]"#)
+        .unwrap();
+    append(&mut outbox, "a", -1, 0, r#"[{"type":"T","eventId":"e2"}]"#);
+    append(&mut outbox, "a", -1, 1, r#"[{"type":"T","eventId":"e3"}]"#);
+    outbox.plan_push(100, 1000, 1 << 20).unwrap();
+    let refusals = outbox.refuse(&[0]);
+    assert_eq!(refusals.len(), 1);
+    assert_eq!(refusals[0].batches.len(), 2);
+    assert!(
+        refusals[0].batches[0].contains(r#""version":1"#),
+        "{:?}",
+        refusals[0].batches
+    );
+    outbox
+        .apply(outbox.applied() + 1, &refusals[0].entry)
+        .unwrap();
+    assert_eq!(ids_of(&outbox, "a"), vec!["e1"]);
+}
+
+/// (aggregate, expected version) of each batch of a push request.
+fn parse_push(request: &str) -> Vec<(String, i64)> {
+    crate::sync::protocol::parse_push(request, &crate::sync::Limits::default())
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.aggregate_id, b.expected_version))
+        .collect()
+}
