@@ -42,6 +42,10 @@ error_codes! {
     Freed => "FREED",
     /// The wasm was not loaded (yet): `init()` of the init entry not awaited, or it failed.
     NotInitialized => "NOT_INITIALIZED",
+    /// A replica could not reach its sync server, or the server answered that it cannot serve
+    /// (5xx, a protocol it does not speak); everything stays pending (reported by the JS
+    /// `Replica` and `HttpRemote`).
+    Network => "NETWORK",
     /// A bug: a trap, a broken invariant of the binding, anything unforeseen.
     Internal => "INTERNAL",
 }

@@ -52,5 +52,5 @@ export function init(input) {
   return promise;
 }
 
-export const { EventStore } = api;
+export const { EventStore, Replica, HttpRemote } = api;
 export { EventStoreError, EventStoreConflictError, IndexedDbStorage };

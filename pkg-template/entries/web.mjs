@@ -10,4 +10,4 @@ import * as entry from './init.mjs';
 
 await entry.init();
 
-export const { EventStore, EventStoreError, EventStoreConflictError, IndexedDbStorage } = entry;
+export const { EventStore, EventStoreError, EventStoreConflictError, IndexedDbStorage, Replica, HttpRemote } = entry;

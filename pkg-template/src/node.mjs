@@ -14,3 +14,4 @@ core.initSync({ module: wasmBytes });
 export { core };
 export * from './browser.mjs';
 export { FileStorage } from './adapters/file-storage/file-storage.mjs';
+export { createServerApi } from './server/sync-handler.mjs';

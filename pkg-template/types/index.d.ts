@@ -234,7 +234,7 @@ export class EventStore<E extends EventShape = EventInput> {
  * - 'LOCKED': FileStorage's own, when another process holds its directory (then `pid` names it)
  *   or its lock was taken from it (through a store, the cause of a 'STORAGE' error).
  */
-export type ErrorCode = 'INVALID_ARGUMENT' | 'CONFLICT' | 'STORAGE' | 'CORRUPT' | 'UNSUPPORTED' | 'OUT_OF_MEMORY' | 'LOCKED' | 'FREED' | 'NOT_INITIALIZED' | 'INTERNAL';
+export type ErrorCode = 'INVALID_ARGUMENT' | 'CONFLICT' | 'STORAGE' | 'CORRUPT' | 'UNSUPPORTED' | 'OUT_OF_MEMORY' | 'LOCKED' | 'FREED' | 'NOT_INITIALIZED' | 'NETWORK' | 'INTERNAL';
 
 /**
  * Every failure of the store is an EventStoreError: a rejected Promise from the methods (the

@@ -104,17 +104,11 @@ struct EntryJson {
     batches: Option<Vec<Box<RawValue>>>,
 }
 
+/// One batch's result: `{"status":"ok","version":…}`, `"conflict"` or `"skipped"`.
 #[derive(Deserialize)]
-#[serde(tag = "status", rename_all = "camelCase")]
-enum PushResult {
-    Ok {
-        version: i64,
-    },
-    Conflict {
-        #[serde(rename = "actualVersion")]
-        _actual_version: i64,
-    },
-    Skipped,
+struct PushResult {
+    status: String,
+    version: Option<i64>,
 }
 
 fn settle_entry(aggregate_id: &str, base: i64, batches: &[&StampedBatch]) -> String {
@@ -454,8 +448,8 @@ impl Outbox {
         let mut accepted = 0;
         for (result, (seq, aggregate_id)) in results.iter().zip(std::mem::take(&mut self.in_flight))
         {
-            match result {
-                PushResult::Ok { version } if *version >= 0 => {
+            match (result.status.as_str(), result.version) {
+                ("ok", Some(version)) if version >= 0 => {
                     self.sent.insert(seq);
                     accepted += 1;
                 }

@@ -59,47 +59,53 @@ impl PushRefusal {
     }
 }
 
+// Members are read as raw JSON and checked by hand: serde_json's `Value` would cost the wasm
+// more than all of this module.
 #[derive(Deserialize)]
-struct Body {
-    protocol: Option<serde_json::Value>,
-    batches: Option<Vec<Box<RawValue>>>,
+struct Body<'a> {
+    #[serde(borrow)]
+    protocol: Option<&'a RawValue>,
+    #[serde(borrow)]
+    batches: Option<Vec<&'a RawValue>>,
 }
 
 #[derive(Deserialize)]
-struct BatchBody {
-    #[serde(rename = "aggregateId")]
-    aggregate_id: Option<serde_json::Value>,
-    #[serde(rename = "expectedVersion")]
-    expected_version: Option<serde_json::Value>,
-    events: Option<Box<RawValue>>,
+struct BatchBody<'a> {
+    #[serde(rename = "aggregateId", borrow)]
+    aggregate_id: Option<&'a RawValue>,
+    #[serde(rename = "expectedVersion", borrow)]
+    expected_version: Option<&'a RawValue>,
+    #[serde(borrow)]
+    events: Option<&'a RawValue>,
 }
 
 /// The `protocol` member checked: `PROTOCOL`, else the refusal to send.
-pub fn check_protocol(value: Option<&serde_json::Value>) -> Result<(), PushRefusal> {
-    match value.and_then(serde_json::Value::as_i64) {
-        Some(PROTOCOL) => Ok(()),
-        _ => Err(PushRefusal::request(
-            400,
-            "protocol",
-            format!(
-                "this server speaks sync protocol {PROTOCOL}; the request says {}",
-                value.map_or("nothing".to_string(), |v| v.to_string())
-            ),
-        )),
+fn check_protocol(value: Option<&RawValue>) -> Result<(), PushRefusal> {
+    match value.map(RawValue::get) {
+        Some("1") => Ok(()),
+        other => {
+            let shown: String = other.unwrap_or("nothing").chars().take(40).collect();
+            Err(PushRefusal::request(
+                400,
+                "protocol",
+                format!("this server speaks sync protocol {PROTOCOL}; the request says {shown}"),
+            ))
+        }
     }
 }
 
 fn check_batch(raw: &RawValue) -> Result<PushBatch, String> {
-    let body: BatchBody =
+    let body: BatchBody<'_> =
         serde_json::from_str(raw.get()).map_err(|_| "is not an object".to_string())?;
-    let aggregate_id = match body.aggregate_id {
-        Some(serde_json::Value::String(id)) if !id.is_empty() => id,
-        _ => return Err("aggregateId must be a non-empty string".into()),
-    };
+    let aggregate_id = body
+        .aggregate_id
+        .filter(|raw| raw.get().starts_with('"'))
+        .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok())
+        .filter(|id| !id.is_empty())
+        .ok_or("aggregateId must be a non-empty string")?;
     let expected_version = body
         .expected_version
-        .as_ref()
-        .and_then(serde_json::Value::as_i64)
+        .and_then(|raw| raw.get().parse::<i64>().ok())
         .filter(|v| (-1..=MAX_SAFE_INTEGER).contains(v))
         .ok_or_else(|| {
             format!("expectedVersion must be an integer from -1 to {MAX_SAFE_INTEGER}")
@@ -121,14 +127,14 @@ fn check_batch(raw: &RawValue) -> Result<PushBatch, String> {
 
 /// Checks a push request's body: its batches, or why the whole request is refused.
 pub fn parse_push(body: &str, limits: &Limits) -> Result<Vec<PushBatch>, PushRefusal> {
-    let body: Body = serde_json::from_str(body).map_err(|error| {
+    let body: Body<'_> = serde_json::from_str(body).map_err(|error| {
         PushRefusal::request(
             400,
             "malformed",
             format!("the body is not a push request: {error}"),
         )
     })?;
-    check_protocol(body.protocol.as_ref())?;
+    check_protocol(body.protocol)?;
     let raw = body
         .batches
         .ok_or_else(|| PushRefusal::request(400, "malformed", "the body has no batches array"))?;

@@ -4,7 +4,7 @@
 // checks it against the core's ErrorCode, index.d.ts and the README.
 
 /** Every `code` an EventStoreError can carry. */
-export const ERROR_CODES = Object.freeze(['INVALID_ARGUMENT', 'CONFLICT', 'STORAGE', 'CORRUPT', 'UNSUPPORTED', 'OUT_OF_MEMORY', 'LOCKED', 'FREED', 'NOT_INITIALIZED', 'INTERNAL']);
+export const ERROR_CODES = Object.freeze(['INVALID_ARGUMENT', 'CONFLICT', 'STORAGE', 'CORRUPT', 'UNSUPPORTED', 'OUT_OF_MEMORY', 'LOCKED', 'FREED', 'NOT_INITIALIZED', 'NETWORK', 'INTERNAL']);
 
 const KNOWN_CODES = new Set(ERROR_CODES);
 

@@ -8,8 +8,11 @@
 import { isThenable, readAppendAnswer, readRecords } from './adapter-answers.mjs';
 import { encoder, giveBack, KEPT_BYTES, reserve, takeBytes, writeUtf8 } from './bytes.mjs';
 import { describe, EventStoreError, EventStoreConflictError, fromCore, invalid, messageOf, tooLongForAString } from './errors.mjs';
+import { internals } from './internals.mjs';
 import { encodeEvents } from './json-writer.mjs';
 import { ChangeFeed, PAGE, Subscription } from './subscription.mjs';
+import { createReplicaClass } from '../sync/replica.mjs';
+import { HttpRemote } from '../sync/http-remote.mjs';
 
 // One ChangeFeed per adapter object: every store of this realm over it hears the others.
 const feeds = new WeakMap();
@@ -150,6 +153,7 @@ export function createApi(core, randomBytes, ready = () => {}) {
       } else {
         this.#feed = new ChangeFeed(undefined);
       }
+      internals.set(this, { feed: this.#feed, noLog: this.#noLog });
     }
 
     /** Appends `events` if the stream is at `expectedVersion`; resolves to the new version. */
@@ -364,6 +368,7 @@ export function createApi(core, randomBytes, ready = () => {}) {
     }
   }
 
-  return { EventStore, EventStoreError, EventStoreConflictError };
+  const Replica = createReplicaClass({ core, EventStore, randomBytes });
+  return { EventStore, EventStoreError, EventStoreConflictError, Replica, HttpRemote };
 }
 

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { EventStore, EventStoreError, EventStoreConflictError } from 'wasm-event-store';
 
-const KNOWN_CODES = new Set(['INVALID_ARGUMENT', 'CONFLICT', 'STORAGE', 'CORRUPT', 'UNSUPPORTED', 'OUT_OF_MEMORY', 'LOCKED', 'FREED', 'NOT_INITIALIZED', 'INTERNAL']);
+const KNOWN_CODES = new Set(['INVALID_ARGUMENT', 'CONFLICT', 'STORAGE', 'CORRUPT', 'UNSUPPORTED', 'OUT_OF_MEMORY', 'LOCKED', 'FREED', 'NOT_INITIALIZED', 'NETWORK', 'INTERNAL']);
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 const ISO_UTC_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const INVALID = 'INVALID_ARGUMENT';

@@ -179,7 +179,7 @@ export async function errors(store: EventStore<OrderEvent>): Promise<void> {
       void id;
     } else if (err instanceof EventStoreError) {
       const code: ErrorCode = err.code;
-      expectType<Equal<ErrorCode, 'INVALID_ARGUMENT' | 'CONFLICT' | 'STORAGE' | 'CORRUPT' | 'UNSUPPORTED' | 'OUT_OF_MEMORY' | 'LOCKED' | 'FREED' | 'NOT_INITIALIZED' | 'INTERNAL'>>();
+      expectType<Equal<ErrorCode, 'INVALID_ARGUMENT' | 'CONFLICT' | 'STORAGE' | 'CORRUPT' | 'UNSUPPORTED' | 'OUT_OF_MEMORY' | 'LOCKED' | 'FREED' | 'NOT_INITIALIZED' | 'NETWORK' | 'INTERNAL'>>();
       // @ts-expect-error only the conflict error carries actualVersion
       void err.actualVersion;
       // @ts-expect-error not an error code
