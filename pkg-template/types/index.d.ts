@@ -306,3 +306,116 @@ export class IndexedDbStorage implements StorageAdapter {
   /** Closes the connection for good: later calls reject. */
   close(): void;
 }
+
+/** A pending event as a Replica shows it: appended on this device, not yet confirmed by a pull. */
+export type PendingEvent<E extends EventShape = EventInput> = E extends any ? Omit<RecordedEvent<E>, 'position'> & { pending: true } : never;
+
+/** An event of a Replica's view: confirmed (with the server's position) or pending. */
+export type ReplicaEvent<E extends EventShape = EventInput> = RecordedEvent<E> | PendingEvent<E>;
+
+/** What a Replica's rebase is given: all of an aggregate's pending events and the confirmed ones it missed. */
+export interface RebaseArguments<E extends EventShape = EventInput> {
+  aggregateId: string;
+  /** Oldest first, at the versions they now have in the view (after `missed`). */
+  pending: PendingEvent<E>[];
+  /** The confirmed events this device did not have when it decided the pending ones. */
+  missed: RecordedEvent<E>[];
+}
+
+/** Why a batch did not make it to the server. */
+export type RejectionReason = 'conflict' | 'forbidden' | 'invalid' | 'too-large';
+
+export interface RejectedEvent<E extends EventShape = EventInput> {
+  aggregateId: string;
+  events: PendingEvent<E>[];
+  reason: RejectionReason;
+  /** An EventStoreConflictError for 'conflict', an 'INVALID_ARGUMENT' EventStoreError with the server's message otherwise. */
+  error: EventStoreError;
+}
+
+export interface ReplicaStatus {
+  /** Events appended on this device and not yet confirmed by a pull. */
+  pending: number;
+  /** The server position pulled up to; null before the first pull. */
+  lastPulledPosition: number | null;
+  /** False after a sync could not reach the server (a 'NETWORK' error), true after one did. */
+  online: boolean;
+  syncing: boolean;
+  /** Why the last sync failed, or a rebase threw; null after a sync without either. */
+  lastError: unknown;
+  /** Date.now() of the last sync that succeeded; null before one. */
+  lastSyncAt: number | null;
+}
+
+/**
+ * How a Replica talks to its server: HttpRemote, or any transport speaking the sync protocol.
+ * push resolves to the HTTP status and parsed body of a push; pull to a page of the log.
+ * Both reject with an EventStoreError 'NETWORK' when the server cannot be reached.
+ */
+export interface SyncRemote {
+  push(requestJson: string): Promise<{ status: number; body: any }>;
+  pull(after: number, options?: { limit?: number; wait?: number; signal?: AbortSignal }): Promise<{ events: RecordedEvent[]; lastPosition: number; more: boolean }>;
+}
+
+export interface HttpRemoteOptions {
+  /** Headers sent with every request (authorization), or a function (maybe async) returning them. */
+  headers?: Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>);
+  /** The fetch to use; default globalThis.fetch. */
+  fetch?: typeof fetch;
+}
+
+/** A SyncRemote over HTTP (fetch) to a createSyncHandler mounted at `url`. */
+export class HttpRemote implements SyncRemote {
+  constructor(url: string | URL, options?: HttpRemoteOptions);
+  push(requestJson: string): Promise<{ status: number; body: any }>;
+  pull(after: number, options?: { limit?: number; wait?: number; signal?: AbortSignal }): Promise<{ events: RecordedEvent[]; lastPosition: number; more: boolean }>;
+}
+
+export interface ReplicaOptions<E extends EventShape = EventInput> {
+  /** The device storage for confirmed events and the outbox (with the global log). Memory when omitted. */
+  storage?: StorageAdapter;
+  remote: SyncRemote;
+  /**
+   * Re-decides pending events after others changed their aggregate: returns the events that
+   * replace all of them ([] drops them). Without it, conflicting pending events are dropped
+   * and reported as 'rejected'. If it throws, they stay pending and status.lastError says why.
+   */
+  rebase?: (args: RebaseArguments<E>) => readonly AppendedEvent<E>[] | Promise<readonly AppendedEvent<E>[]>;
+  /** The Web Lock (or in-process lock) name syncs of this device storage take. */
+  lockName?: string;
+}
+
+export interface ReplicaEvents<E extends EventShape = EventInput> {
+  rejected: RejectedEvent<E>;
+  /** A stream's view changed (an append here, a pull, a rebase, a drop). */
+  change: { aggregateId: string };
+  status: ReplicaStatus;
+}
+
+/**
+ * An EventStore on the device that syncs through a server: appends work offline at once, sync()
+ * pushes them and pulls what others wrote, and the app decides conflicts (rebase).
+ */
+export class Replica<E extends EventShape = EventInput> {
+  static open<E extends EventShape = EventInput>(options: ReplicaOptions<E>): Promise<Replica<E>>;
+  readonly status: ReplicaStatus;
+  appendEvents(aggregateId: string, expectedVersion: number, events: readonly AppendedEvent<E>[]): Promise<number | null>;
+  /** Confirmed events, then pending ones (`pending: true`, no position). */
+  loadEvents(aggregateId: string, fromVersion?: number | null, options?: LoadOptions): Promise<ReplicaEvent<E>[]>;
+  /** The view's version (confirmed and pending), null for none. */
+  getCurrentVersion(aggregateId: string): Promise<number | null>;
+  /** Confirmed events of every stream after a server position, in the server's order. */
+  loadAllEvents(fromPosition?: number | null, options?: LoadOptions): Promise<RecordedEvent<E>[]>;
+  getLastPosition(): Promise<number | null>;
+  /** Confirmed events, as EventStore.subscribe delivers them. */
+  subscribe(handler: (event: RecordedEvent<E>) => void | Promise<void>, options?: SubscribeOptions): Subscription;
+  /** Pushes and pulls until neither moves; rejects with 'NETWORK' when the server is out of reach. */
+  sync(): Promise<void>;
+  /** Keeps syncing (after appends, on the server's live feed, when back online) until stop(). */
+  start(): void;
+  stop(): Promise<void>;
+  /** Stops syncing and frees the device store. */
+  close(): Promise<void>;
+  on<K extends keyof ReplicaEvents<E>>(event: K, listener: (value: ReplicaEvents<E>[K]) => void): () => void;
+  off<K extends keyof ReplicaEvents<E>>(event: K, listener: (value: ReplicaEvents<E>[K]) => void): void;
+}

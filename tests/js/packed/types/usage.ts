@@ -301,3 +301,45 @@ export async function postgres(connectionString: string) {
   await storage.close();
   await pool.end();
 }
+
+// Sync: a Replica over the device storage, a server handler over a store.
+import * as http from 'node:http';
+import { HttpRemote, Replica, type RejectedEvent, type ReplicaStatus, type StorageAdapter } from 'wasm-event-store';
+import { createSyncHandler, toNodeListener, type SyncHandler } from 'wasm-event-store/server';
+export async function sync(storage: StorageAdapter) {
+  type ListEvent = { type: 'Renamed'; data: { title: string } } | { type: 'Deleted' };
+  const replica = await Replica.open<ListEvent>({
+    storage,
+    remote: new HttpRemote('https://api.example.com/es', { headers: async () => ({ authorization: 'Bearer t' }) }),
+    rebase: async ({ pending, missed }) => (missed.some((e) => e.type === 'Deleted') ? [] : pending.map((e) => (e.type === 'Renamed' ? { type: 'Renamed' as const, data: e.data } : { type: 'Deleted' as const }))),
+  });
+  await replica.appendEvents('list-1', -1, [{ type: 'Renamed', data: { title: 'Groceries' } }]);
+  // @ts-expect-error the data of a Renamed event is { title }
+  await replica.appendEvents('list-1', 0, [{ type: 'Renamed', data: { name: 'x' } }]);
+  for (const event of await replica.loadEvents('list-1')) {
+    if ('pending' in event) {
+      const pending: true = event.pending;
+      void pending;
+    } else {
+      const position: number | undefined = event.position;
+      void position;
+    }
+  }
+  replica.on('rejected', (rejected: RejectedEvent<ListEvent>) => {
+    const reason: 'conflict' | 'forbidden' | 'invalid' | 'too-large' = rejected.reason;
+    void reason;
+  });
+  const off = replica.on('status', (status: ReplicaStatus) => void status.pending);
+  off();
+  await replica.sync();
+  replica.start();
+  await replica.stop();
+  const status: ReplicaStatus = replica.status;
+  const store = new EventStore();
+  const handler: SyncHandler = createSyncHandler({ store, authorize: ({ request, aggregateId, access }) => access === 'read' || request.headers.get('authorization') === aggregateId });
+  // @ts-expect-error authorize is required
+  createSyncHandler({ store });
+  http.createServer(toNodeListener(handler));
+  const response: Response = await handler(new Request('http://localhost/sync/pull?protocol=1'));
+  return [status, response];
+}
