@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use wasm_event_store::ids::IdGenerator;
-use wasm_event_store::sync::{self, Limits, Outbox, Reconcile};
+use wasm_event_store::sync::{self, Confirmed, Limits, Outbox, Reconcile};
 use wasm_event_store::{poll_once, EventStore, MemoryStorage, StoreError};
 
 const AGGREGATES: [&str; 3] = ["a", "b", "c"];
@@ -136,6 +136,14 @@ impl Device {
             .map_or(-1, |ids| ids.len() as i64 - 1)
     }
 
+    /// The ids of the aggregate's confirmed events after its pending base.
+    fn arrived(&self, aggregate: &str) -> Vec<String> {
+        let base = self.outbox.pending_base(aggregate).unwrap_or(-1);
+        self.confirmed.get(aggregate).map_or(vec![], |ids| {
+            ids.get((base + 1) as usize..).unwrap_or_default().to_vec()
+        })
+    }
+
     fn write_entry(&mut self, entry: String) {
         self.entries.push(entry);
         let seq = self.entries.len() as i64 - 1;
@@ -151,6 +159,13 @@ impl Device {
 
     fn append(&mut self, aggregate: &str, count: usize, created: &mut BTreeSet<String>) {
         let confirmed = self.version(aggregate);
+        // What the view shows: confirmed events, then pending ones not among them yet (after a
+        // crash between a pull and its reconciliation, some are).
+        let arrived = self.arrived(aggregate);
+        let confirmed = Confirmed {
+            version: confirmed,
+            arrived: &arrived,
+        };
         let expected = self.outbox.view_version(aggregate, confirmed);
         let events = json!((0..count)
             .map(|i| json!({"type": "Done", "data": i}))

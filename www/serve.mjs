@@ -1,5 +1,6 @@
-// A tiny static file server for the built app (dist/), on 127.0.0.1 only. Used by
-// scripts/demo.sh and by the Playwright test. No dependencies: node:http and node:fs.
+// A tiny static file server for the built app (dist/), on 127.0.0.1 only, which can also pass
+// the requests under /sync/ to a sync server (demo-server.mjs does). No dependencies:
+// node:http and node:fs.
 //
 //   node serve.mjs [--port 5173] [--dir dist]   port 0 or a busy port: a free one is used
 import { createReadStream } from 'node:fs';
@@ -22,10 +23,14 @@ const TYPES = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
-/** Starts serving `dir`; resolves to { server, url, close() } once listening. */
-export async function serveStatic({ dir, port = 0, host = '127.0.0.1', fallbackToFreePort = true } = {}) {
+/**
+ * Starts serving `dir`; resolves to { server, url, close() } once listening. `sync`: a node:http
+ * listener for the requests under /sync/ (toNodeListener of a sync handler).
+ */
+export async function serveStatic({ dir, port = 0, host = '127.0.0.1', fallbackToFreePort = true, sync } = {}) {
   const root = resolve(dir);
   const server = createServer(async (req, res) => {
+    if (sync && req.url.startsWith('/sync/')) return sync(req, res);
     try {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { allow: 'GET, HEAD' }).end();

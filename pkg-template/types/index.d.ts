@@ -387,8 +387,11 @@ export interface ReplicaOptions<E extends EventShape = EventInput> {
 
 export interface ReplicaEvents<E extends EventShape = EventInput> {
   rejected: RejectedEvent<E>;
-  /** A stream's view changed (an append here, a pull, a rebase, a drop). */
-  change: { aggregateId: string };
+  /**
+   * A stream's view changed here (an append, a pull, a rebase, a drop); `aggregateId: null`: the
+   * device storage changed (another tab's write, or this replica's own): read again what you show.
+   */
+  change: { aggregateId: string | null };
   status: ReplicaStatus;
 }
 
@@ -407,6 +410,8 @@ export class Replica<E extends EventShape = EventInput> {
   /** Confirmed events of every stream after a server position, in the server's order. */
   loadAllEvents(fromPosition?: number | null, options?: LoadOptions): Promise<RecordedEvent<E>[]>;
   getLastPosition(): Promise<number | null>;
+  /** The ids of the aggregates with pending events. */
+  pendingAggregates(): Promise<string[]>;
   /** Confirmed events, as EventStore.subscribe delivers them. */
   subscribe(handler: (event: RecordedEvent<E>) => void | Promise<void>, options?: SubscribeOptions): Subscription;
   /** Pushes and pulls until neither moves; rejects with 'NETWORK' when the server is out of reach. */

@@ -15,7 +15,7 @@ pub mod protocol;
 pub mod pull;
 pub mod stamped;
 
-pub use outbox::{Outbox, PrepareError, Reconcile, Refusal};
+pub use outbox::{Confirmed, Outbox, PrepareError, Reconcile, Refusal};
 pub use protocol::{Limits, PushBatch, PushRefusal, PROTOCOL};
 pub use pull::{plan_pull, PullAppend};
 pub use stamped::StampedBatch;

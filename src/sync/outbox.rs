@@ -46,6 +46,24 @@ impl PendingStream {
     }
 }
 
+/// What the outbox needs to know of an aggregate's confirmed stream: its version, and the ids
+/// of its events after the pending base (`arrived`: empty when the base is the version).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Confirmed<'a> {
+    pub version: i64,
+    pub arrived: &'a [String],
+}
+
+impl Confirmed<'_> {
+    /// A stream confirmed up to `version` with nothing arrived since the pending base.
+    pub fn at(version: i64) -> Confirmed<'static> {
+        Confirmed {
+            version,
+            arrived: &[],
+        }
+    }
+}
+
 /// Why a local append was refused; nothing changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PrepareError {
@@ -231,9 +249,44 @@ impl Outbox {
             .collect()
     }
 
-    /// The view's version: the confirmed version, then every pending event.
-    pub fn view_version(&self, aggregate_id: &str, confirmed: i64) -> i64 {
-        confirmed + self.pending_of(aggregate_id)
+    /// The confirmed version the aggregate's pending batches were decided on, if it has any.
+    pub fn pending_base(&self, aggregate_id: &str) -> Option<i64> {
+        self.streams.get(aggregate_id).map(|s| s.base)
+    }
+
+    /// How many of the stream's first batches `arrived` (the ids of its confirmed events after
+    /// its base) holds already: confirmed, though no settle entry says so yet (a pull stored
+    /// them and the reconciliation that follows has not been written). The view skips them.
+    fn confirmed_batches(stream: &PendingStream, arrived: &[String]) -> usize {
+        let mut matched = 0;
+        let mut batches = 0;
+        for batch in &stream.batches {
+            let ids = batch.events.ids();
+            match arrived.get(matched..matched + ids.len()) {
+                Some(those) if those == ids => {
+                    matched += ids.len();
+                    batches += 1;
+                }
+                _ => break,
+            }
+        }
+        batches
+    }
+
+    /// The view's version: the confirmed version (`arrived`: the ids of the confirmed events
+    /// after the pending base), then every pending event not confirmed yet.
+    pub fn view_version(&self, aggregate_id: &str, confirmed: Confirmed<'_>) -> i64 {
+        let Some(stream) = self.streams.get(aggregate_id) else {
+            return confirmed.version;
+        };
+        let skip = Self::confirmed_batches(stream, confirmed.arrived);
+        confirmed.version
+            + stream
+                .batches
+                .iter()
+                .skip(skip)
+                .map(|b| b.events.len() as i64)
+                .sum::<i64>()
     }
 
     /// A local append of `events_json` at `expected` over confirmed version `confirmed`: the
@@ -242,7 +295,7 @@ impl Outbox {
     pub fn prepare_append(
         &self,
         aggregate_id: &str,
-        confirmed: i64,
+        confirmed: Confirmed<'_>,
         expected: i64,
         events_json: &str,
         now_ms: i64,
@@ -266,7 +319,10 @@ impl Outbox {
                 "events would take the stream past the largest safe version (2^53-1)".into(),
             ));
         }
-        let base = self.streams.get(aggregate_id).map_or(confirmed, |s| s.base);
+        let base = self
+            .streams
+            .get(aggregate_id)
+            .map_or(confirmed.version, |s| s.base);
         let mut out = String::from("{\"kind\":\"append\",\"aggregateId\":");
         push_json_string(&mut out, aggregate_id);
         out.push_str(",\"base\":");
@@ -278,20 +334,22 @@ impl Outbox {
     }
 
     /// The aggregate's pending events after version `after`, as a JSON array of recorded
-    /// events marked pending, at versions following `confirmed`; at most `limit`.
+    /// events marked pending, at versions following `confirmed` (without the batches `arrived`
+    /// holds, see `view_version`); at most `limit`.
     pub fn pending_json(
         &self,
         aggregate_id: &str,
-        confirmed: i64,
+        confirmed: Confirmed<'_>,
         after: i64,
         limit: Option<usize>,
     ) -> String {
         let mut out = String::from("[");
         if let Some(stream) = self.streams.get(aggregate_id) {
             let id_json = crate::json::json_string(aggregate_id);
-            let mut first = confirmed + 1;
+            let mut first = confirmed.version + 1;
             let mut count = 0;
-            for batch in &stream.batches {
+            let skip = Self::confirmed_batches(stream, confirmed.arrived);
+            for batch in stream.batches.iter().skip(skip) {
                 batch
                     .events
                     .write_pending(&mut out, &id_json, first, after, &mut count, limit);

@@ -9,7 +9,7 @@ use super::convert::{internal, invalid, out_of_memory, seed, to_js};
 use crate::error::StoreError;
 use crate::ids::IdGenerator;
 use crate::json::{push_integer, push_json_string};
-use crate::sync::{self, Limits, Outbox, PrepareError, Reconcile};
+use crate::sync::{self, Confirmed, Limits, Outbox, PrepareError, Reconcile};
 
 fn corrupt(message: String) -> JsValue {
     to_js(StoreError::<std::convert::Infallible>::CorruptLog {
@@ -41,6 +41,11 @@ fn push_string_array(out: &mut String, items: &[String]) {
         push_json_string(out, item);
     }
     out.push(']');
+}
+
+/// A JSON array of event ids, as the wrapper hands it over.
+fn ids(json: &str) -> Result<Vec<String>, JsValue> {
+    serde_json::from_str(json).map_err(|_| internal("the sync core takes an array of event ids"))
 }
 
 /// A replica's outbox, folded from its entries; the wrapper does the I/O around it.
@@ -95,20 +100,49 @@ impl SyncOutbox {
         out
     }
 
+    /// The confirmed version the aggregate's pending events were decided on; -2 for none.
+    pub fn pending_base(&self, aggregate_id: &str) -> f64 {
+        self.inner
+            .pending_base(aggregate_id)
+            .map_or(-2.0, |base| base as f64)
+    }
+
+    /// The view's version over confirmed version `confirmed`; `arrived_json`: the ids of the
+    /// confirmed events after the pending base (see `Outbox::view_version`).
+    pub fn view_version(
+        &self,
+        aggregate_id: &str,
+        confirmed: f64,
+        arrived_json: &str,
+    ) -> Result<f64, JsValue> {
+        Ok(self.inner.view_version(
+            aggregate_id,
+            Confirmed {
+                version: confirmed as i64,
+                arrived: &ids(arrived_json)?,
+            },
+        ) as f64)
+    }
+
     /// The outbox entry for a local append (undefined for an empty batch), or the error.
     pub fn prepare_append(
         &mut self,
         aggregate_id: &str,
         confirmed: f64,
+        arrived_json: &str,
         expected: f64,
         events_json: &str,
         now_ms: f64,
     ) -> Result<Option<String>, JsValue> {
         let expected_version = crate::version::expected_version(expected).map_err(invalid)?;
+        let arrived = ids(arrived_json)?;
         self.inner
             .prepare_append(
                 aggregate_id,
-                confirmed as i64,
+                Confirmed {
+                    version: confirmed as i64,
+                    arrived: &arrived,
+                },
                 expected_version,
                 events_json,
                 now_ms as i64,
@@ -122,12 +156,20 @@ impl SyncOutbox {
         &self,
         aggregate_id: &str,
         confirmed: f64,
+        arrived_json: &str,
         after: f64,
         limit: f64,
-    ) -> String {
+    ) -> Result<String, JsValue> {
         let limit = (limit >= 0.0).then_some(limit as usize);
-        self.inner
-            .pending_json(aggregate_id, confirmed as i64, after as i64, limit)
+        Ok(self.inner.pending_json(
+            aggregate_id,
+            Confirmed {
+                version: confirmed as i64,
+                arrived: &ids(arrived_json)?,
+            },
+            after as i64,
+            limit,
+        ))
     }
 
     /// `{"kind":"unchanged"}`, `{"kind":"settle","entry":…,"confirmed":n}` or

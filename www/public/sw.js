@@ -55,5 +55,7 @@ async function cacheFirst(request) {
 self.addEventListener('fetch', (event) => {
   const { request } = event;
   if (request.method !== 'GET' || new URL(request.url).origin !== self.location.origin) return;
+  // The sync server's answers are the live state of other devices: never from a cache.
+  if (new URL(request.url).pathname.startsWith(new URL('./sync/', self.location.href).pathname)) return;
   event.respondWith(request.mode === 'navigate' ? networkFirst(request) : cacheFirst(request));
 });

@@ -138,3 +138,44 @@ export function describeEvent(event, names) {
     default: return JSON.stringify(data);
   }
 }
+
+/** The intent a recorded event carried out (what `redecide` decides again). */
+function intentOf(event, state) {
+  const { data } = event;
+  const label = state.items.get(data?.itemId)?.name ?? 'an item';
+  switch (event.type) {
+    case 'ListCreated': return { kind: 'create', name: data.name };
+    case 'ItemAdded': return { kind: 'add', name: data.name, itemId: data.itemId };
+    case 'ItemChecked': return { kind: 'check', itemId: data.itemId, checked: true, label };
+    case 'ItemUnchecked': return { kind: 'check', itemId: data.itemId, checked: false, label };
+    case 'ItemRemoved': return { kind: 'remove', itemId: data.itemId, label };
+    case 'ListRenamed': return { kind: 'rename', name: data.name };
+    case 'ListDeleted': return { kind: 'delete', label: state.name };
+    default: return undefined;
+  }
+}
+
+/**
+ * A Replica's rebase: this device's pending events were decided on a list another device has
+ * changed since. Each one's intent is decided again, in order, on the list as it is now
+ * (`state`, the confirmed events): "check milk" still checks milk, but not if milk was removed
+ * there. Resolves to the events that replace the pending ones, and what was dropped and why.
+ */
+export function redecide(state, pending) {
+  const events = [];
+  const dropped = [];
+  for (const event of pending) {
+    const intent = intentOf(event, state);
+    if (intent === undefined) continue;
+    try {
+      for (const decided of decide(state, intent)) {
+        events.push(decided);
+        apply(state, { ...decided, version: state.version === null ? 0 : state.version + 1, occurredOn: event.occurredOn });
+      }
+    } catch (error) {
+      if (!(error instanceof IntentRejected)) throw error;
+      dropped.push(`${describeIntent(intent)} was dropped: ${error.message}`);
+    }
+  }
+  return { events, dropped };
+}

@@ -1,16 +1,20 @@
-// The app: shopping lists, each an aggregate whose events wasm-event-store keeps in IndexedDB.
+// The app: shopping lists, each an aggregate whose events wasm-event-store keeps in IndexedDB,
+// in a Replica that syncs them through the demo's sync server (make demo serves it at ./sync).
+// The app works offline at once: changes are pending until the server confirms them, and when
+// another device changed the same list meanwhile, `rebase` re-decides this device's intents on
+// the fresh list (domain.js, redecide); what no longer makes sense is dropped and said.
 //
-// The sidebar is a projection: one subscription over the whole global log (every list's events,
-// in commit order) folds them into a state per list, so lists created, renamed or deleted in any
-// tab appear here live (IndexedDbStorage tells the other tabs through its BroadcastChannel).
+// The sidebar folds every list's view (confirmed then pending events) into a state per list,
+// read again when the replica says a stream changed (its 'change' event: this tab's appends and
+// syncs, and other tabs' writes to the same IndexedDB, which IndexedDbStorage broadcasts).
 //
 // The list on the right is what this tab has loaded of that one stream. Each tab appends with
 // the version it last loaded as expectedVersion and never re-reads the version just before
 // appending. So when another tab has changed the list in between, the store refuses the append
 // (EventStoreConflictError), and this tab says so, loads what it missed and offers to retry the
 // same intent on the fresh state. (The sidebar already knows: it flags the list as changed.)
-import { EventStore, EventStoreConflictError, IndexedDbStorage } from 'wasm-event-store';
-import { apply, decide, describeEvent, describeIntent, emptyState, IntentRejected, newListId } from './domain.js';
+import { EventStoreConflictError, HttpRemote, IndexedDbStorage, Replica } from 'wasm-event-store';
+import { decide, describeEvent, describeIntent, emptyState, IntentRejected, newListId, rebuild, redecide } from './domain.js';
 import './style.css';
 
 const DB_NAME = 'wes-demo-shopping-lists';
@@ -59,8 +63,11 @@ const ui = {
   conflict: null,
   /** { kind: 'info' | 'error' | 'success', text } */
   message: null,
+  /** What the server refused or a conflict dropped: { aggregateId, events, reason }, newest first. */
+  rejected: [],
 };
 
+/** The Replica: this device's lists, synced through the demo's server. */
 let store;
 
 const current = () => (ui.selected === null ? undefined : loadedList(ui.selected));
@@ -77,13 +84,50 @@ function changedElsewhere(id) {
   return known.lastForeignVersion > (list.loadedVersion ?? -1) ? known.lastForeignVersion : null;
 }
 
-/** The subscription's handler: folds one event of the global log into the sidebar's states. */
-function project(event) {
-  let state = catalog.get(event.aggregateId);
-  if (state === undefined) catalog.set(event.aggregateId, (state = emptyState()));
-  apply(state, event);
-  if (event.metadata?.tab !== tabId) state.lastForeignVersion = event.version;
+/** Folds the view (confirmed then pending) of each of `ids` into the sidebar's states. */
+async function project(ids) {
+  for (const id of ids) {
+    const events = await store.loadEvents(id);
+    const state = rebuild(events);
+    const foreign = events.filter((e) => e.metadata?.tab !== tabId);
+    if (foreign.length) state.lastForeignVersion = foreign[foreign.length - 1].version;
+    state.pendingCount = events.filter((e) => e.pending).length;
+    catalog.set(id, state);
+  }
   scheduleRender();
+}
+
+/** Every list the device knows: of its confirmed log and of its pending events. */
+async function projectAll() {
+  const ids = new Set(catalog.keys());
+  for (const event of await store.loadAllEvents()) ids.add(event.aggregateId);
+  for (const id of await store.pendingAggregates()) ids.add(id);
+  await project(ids);
+}
+
+// 'change' events arrive in bursts (a pull applies many): one projection per burst.
+let changedIds = new Set();
+let everything = false;
+let projecting;
+function changed({ aggregateId }) {
+  if (aggregateId === null) everything = true;
+  else changedIds.add(aggregateId);
+  projecting ??= (async () => {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const ids = changedIds;
+    const all = everything;
+    changedIds = new Set();
+    everything = false;
+    projecting = undefined;
+    if (all) await projectAll();
+    else await project(ids);
+    // A sync changed the list this tab shows (a pull, a rebase): show it as it is now. Other
+    // tabs' changes only flag the list, so that appending without Reload shows a conflict.
+    if (ui.selected !== null && ids.has(ui.selected) && ui.conflict === null && !ui.busy) {
+      await refresh(ui.selected);
+      render();
+    }
+  })().catch((error) => console.error(error));
 }
 
 let renderScheduled = false;
@@ -108,20 +152,24 @@ function followDeletion() {
   select(next, { kind: 'info', text: `The list “${name}” was deleted.` });
 }
 
-/** Loads the events of `listId` after the version this tab has, and folds them into its state. */
+/**
+ * Loads the view of `listId` and folds it into this tab's state of it; resolves to the events
+ * this tab did not have (new versions, or ones a sync replaced: pending events confirmed or
+ * re-decided).
+ */
 async function refresh(listId, { highlight = true } = {}) {
   const list = loadedList(listId);
   const since = list.loadedVersion;
   const started = performance.now();
-  const events = await store.loadEvents(listId, since);
+  const events = await store.loadEvents(listId);
   if (since === null) list.rebuildMs = performance.now() - started;
-  for (const event of events) {
-    apply(list.state, event);
-    list.events.push(event);
-  }
-  if (events.length) list.loadedVersion = events[events.length - 1].version;
-  list.fresh = highlight && since !== null ? new Set(events.map((e) => e.version)) : new Set();
-  return events;
+  const before = new Map(list.events.map((e) => [e.version, `${e.eventId}${e.pending ? '?' : ''}`]));
+  const fresh = events.filter((e) => before.get(e.version) !== `${e.eventId}${e.pending ? '?' : ''}`);
+  list.events = events;
+  list.state = rebuild(events);
+  list.loadedVersion = events.length ? events[events.length - 1].version : null;
+  list.fresh = highlight && since !== null ? new Set(fresh.map((e) => e.version)) : new Set();
+  return fresh;
 }
 
 /** Decides `intent` on this tab's state of `listId` and appends with the version this tab loaded. */
@@ -249,7 +297,8 @@ function renderPicker() {
       el('span', { class: 'list-option-meta' },
         count ? `${open} to buy · ${count} item${count === 1 ? '' : 's'}` : 'empty',
         ` · ${versionLabel(state.version)}`),
-      changedElsewhere(id) !== null ? el('span', { class: 'dot', title: 'Changed in another tab' }, 'changed') : null));
+      changedElsewhere(id) !== null ? el('span', { class: 'dot', title: 'Changed in another tab or on another device' }, 'changed') : null,
+      state.pendingCount ? el('span', { class: 'dot pending-dot', title: 'Changes not synced yet' }, `${state.pendingCount} pending`) : null));
   });
   $('list-picker').replaceChildren(...items);
   $('no-lists').hidden = items.length > 0;
@@ -325,22 +374,46 @@ function renderLog() {
   for (const event of list.events) if (event.type === 'ItemAdded') names.set(event.data.itemId, event.data.name);
   const rows = [...list.events].reverse().map((event) => {
     const mine = event.metadata?.tab === tabId;
-    return el('tr', { class: list.fresh.has(event.version) ? 'fresh' : undefined, dataset: { version: event.version } },
+    const classes = [list.fresh.has(event.version) ? 'fresh' : '', event.pending ? 'pending' : ''].filter(Boolean).join(' ');
+    return el('tr', { class: classes || undefined, dataset: { version: event.version, pending: String(Boolean(event.pending)) } },
       el('td', { class: 'version' }, `v${event.version}`),
       el('td', {}, el('span', { class: `type type-${event.type}` }, event.type)),
       el('td', { class: 'details' }, describeEvent(event, names)),
       el('td', { class: 'when' }, el('time', { datetime: event.occurredOn, title: event.occurredOn }, when(event.occurredOn))),
-      el('td', { class: mine ? 'by mine' : 'by' }, mine ? 'this tab' : `tab ${event.metadata?.tab ?? '?'}`));
+      el('td', { class: mine ? 'by mine' : 'by' }, mine ? 'this tab' : `tab ${event.metadata?.tab ?? '?'}`),
+      el('td', { class: 'synced', title: event.pending ? 'Not confirmed by the sync server yet' : 'Position in the server\'s log' },
+        event.pending ? 'pending' : `#${event.position}`));
   });
   $('log-body').replaceChildren(...(rows.length ? rows
-    : [el('tr', {}, el('td', { colspan: 5, class: 'muted empty-log' }, 'No events yet.'))]));
+    : [el('tr', {}, el('td', { colspan: 6, class: 'muted empty-log' }, 'No events yet.'))]));
   const n = list.events.length;
   $('log-meta').textContent = n === 0 ? `Stream “${list.id}” does not exist yet.`
     : `Stream “${list.id}”: ${n} event${n === 1 ? '' : 's'}, v0 to v${list.loadedVersion}, newest first${list.rebuildMs !== null ? ` · first load and rebuild ${list.rebuildMs.toFixed(1)} ms` : ''}`;
 }
 
+/** The sync pill: pending changes, online or not, and when the last sync was. */
+function renderSync() {
+  const pill = $('sync-pill');
+  if (!store) return;
+  const { pending, online, syncing, lastSyncAt, lastError } = store.status;
+  const last = lastSyncAt === null ? 'never synced' : `synced ${when(new Date(lastSyncAt).toISOString())}`;
+  pill.textContent = `${pending} pending · ${online ? (syncing ? 'syncing…' : last) : 'server unreachable'}`;
+  pill.dataset.pending = String(pending);
+  pill.classList.toggle('warn', !online);
+  pill.classList.toggle('ok', online && pending === 0);
+  pill.title = lastError ? `Last error: ${lastError.message}` : 'Changes are kept on this device and pushed to the sync server';
+}
+
+function renderRejected() {
+  $('rejected').replaceChildren(...ui.rejected.map(({ name, events, reason }) => el('li', { dataset: { reason } },
+    `${events.length} change${events.length === 1 ? '' : 's'} to “${name}” did not make it (${reason}).`)));
+  $('rejected-card').hidden = ui.rejected.length === 0;
+}
+
 function render() {
   for (const id of ['new-list-button']) $(id).disabled = ui.busy;
+  renderSync();
+  renderRejected();
   renderPicker();
   renderBanners();
   renderList();
@@ -454,15 +527,29 @@ async function main() {
   wireStatus();
   wireForms();
   try {
-    store = new EventStore({ storage: await IndexedDbStorage.open(DB_NAME) });
-    // Every event of every list, history first, then live (this tab's and the others').
-    const subscription = store.subscribe(project, { fromPosition: -1 });
-    subscription.done.catch((error) => {
-      console.error(error);
-      ui.message = { kind: 'error', text: `The list of lists stopped updating: ${error.message}` };
-      render();
+    store = await Replica.open({
+      storage: await IndexedDbStorage.open(DB_NAME),
+      remote: new HttpRemote(new URL('./sync', location.href)),
+      // Another device changed a list while this one had pending changes to it: decide this
+      // device's intents again on the list as it is now.
+      rebase: async ({ aggregateId, pending }) => {
+        const confirmed = (await store.loadEvents(aggregateId)).filter((e) => !e.pending);
+        const { events, dropped } = redecide(rebuild(confirmed), pending);
+        if (dropped.length) {
+          ui.message = { kind: 'info', text: `Synced with another device: ${dropped.join('; ')}.` };
+        }
+        return events.map((e) => ({ ...e, metadata: { tab: tabId } }));
+      },
     });
-    await subscription.caughtUp;
+    store.on('change', changed);
+    store.on('status', renderSync);
+    store.on('rejected', ({ aggregateId, events, reason }) => {
+      ui.rejected.unshift({ aggregateId, events, reason, name: catalog.get(aggregateId)?.name ?? aggregateId });
+      ui.rejected.length = Math.min(ui.rejected.length, 5);
+      scheduleRender();
+    });
+    await projectAll();
+    store.start();
     const wanted = [location.hash.slice(1), localStorage.getItem('wes-demo-selected')];
     const first = wanted.find((id) => id && catalog.get(id)?.created && !catalog.get(id).deleted) ?? liveLists()[0]?.[0] ?? null;
     await select(first);

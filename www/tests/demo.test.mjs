@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { serveStatic } from '../serve.mjs';
+import { serveDemo } from '../demo-server.mjs';
 
 const www = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 const dist = join(www, 'dist');
@@ -25,7 +25,8 @@ mkdirSync(results, { recursive: true });
 
 /** A server for dist/ and a browser with a fresh profile, both closed when the test ends. */
 async function setup(t) {
-  const server = await serveStatic({ dir: dist, port: 0 });
+  const data = await mkdtemp(join(tmpdir(), 'wes-demo-data-'));
+  const server = await serveDemo({ dir: dist, port: 0, dataDir: data });
   const profile = await mkdtemp(join(tmpdir(), 'wes-demo-profile-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -39,9 +40,11 @@ async function setup(t) {
   const watch = (page) => {
     page.on('pageerror', (error) => errors.push(`${error.name}: ${error.message}`));
     page.on('console', (message) => {
-      // The offline test's probe of the network is meant to fail; nothing else may.
+      // The offline test's probe of the network is meant to fail, and so are the sync
+      // requests while a test has the server down or the browser offline; nothing else may.
       const { url } = message.location();
-      if (message.type() === 'error' && !url.includes('/offline-probe')) errors.push(`${message.text()} (${url})`);
+      const offline = url.includes('/offline-probe') || (url.includes('/sync/') && message.text().includes('net::ERR'));
+      if (message.type() === 'error' && !offline) errors.push(`${message.text()} (${url})`);
     });
   };
   context.on('page', watch);
@@ -50,6 +53,7 @@ async function setup(t) {
     await context.close();
     await server.close();
     await rm(profile, { recursive: true, force: true });
+    await rm(data, { recursive: true, force: true });
   });
   return { server, context, errors };
 }
@@ -103,8 +107,8 @@ async function logRows(page) {
 }
 
 /** The log is newest first, and its versions are exactly n-1 .. 0: no gap, no duplicate. */
-function assertContiguous(rows, n) {
-  assert.deepEqual(rows.map((r) => r.version), Array.from({ length: n }, (_, i) => n - 1 - i));
+function assertContiguous(rows, n, what) {
+  assert.deepEqual(rows.map((r) => r.version), Array.from({ length: n }, (_, i) => n - 1 - i), what);
   for (const row of rows) {
     assert.equal(row.label, `v${row.version}`);
     assert.ok(!Number.isNaN(Date.parse(row.when)), `v${row.version} has a timestamp (${row.when})`);
@@ -146,7 +150,7 @@ test('items survive a reload: each list is rebuilt from its event log', { timeou
   assert.deepEqual(await sidebar(page), ['Groceries', 'DIY weekend'], 'the sidebar, rebuilt from the global log');
   assert.deepEqual(await itemNames(page), ['wood screws']);
   const diy = await logRows(page);
-  assertContiguous(diy, 3);
+  assertContiguous(diy, 3, JSON.stringify(diy));
   assert.deepEqual(diy.map((r) => r.type), ['ListRenamed', 'ItemAdded', 'ListCreated']);
 
   await page.getByRole('button', { name: /Groceries/ }).click();

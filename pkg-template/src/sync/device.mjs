@@ -65,6 +65,19 @@ export class Device {
     return true;
   }
 
+  /**
+   * The stream's confirmed version, and (as JSON, for the core) the ids of its confirmed events
+   * after its pending base: events a pull stored whose reconciliation is not written yet, which
+   * the view must not show twice.
+   */
+  async confirmed(aggregateId) {
+    const version = await this.confirmedVersion(aggregateId);
+    const base = this.outbox.pending_base(aggregateId);
+    if (base < -1 || version <= base) return { version, arrived: '[]' };
+    const arrived = await this.store.loadEvents(aggregateId, base, { limit: version - base });
+    return { version, arrived: JSON.stringify(arrived.map((event) => event.eventId)) };
+  }
+
   async confirmedVersion(aggregateId) {
     return (await this.store.getCurrentVersion(aggregateId)) ?? -1;
   }

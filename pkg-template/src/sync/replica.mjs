@@ -37,6 +37,8 @@ export function createReplicaClass({ core, EventStore, randomBytes }) {
     #running; // the sync in flight, and whether another is wanted after it
     #again = false;
     #subscriptions = new Set();
+    // Stops listening to the device store's feed (while anyone listens to 'change').
+    #unwatch;
 
     constructor(secret) {
       if (secret !== Replica.#token) throw invalid('use await Replica.open({ storage, remote, rebase }) to make a Replica');
@@ -93,14 +95,36 @@ export function createReplicaClass({ core, EventStore, randomBytes }) {
       return { pending: this.#device.outbox.pending_count(), lastPulledPosition: position < 0 ? null : position, ...this.#status };
     }
 
-    /** Listens to 'rejected' ({ aggregateId, events, reason, error }), 'change' ({ aggregateId }) or 'status'. */
+    /**
+     * Listens to 'rejected' ({ aggregateId, events, reason, error }), 'change' ({ aggregateId }:
+     * a stream's view changed here; `aggregateId: null`: the device storage changed, maybe by
+     * another tab, so read again what you show) or 'status' (the new status).
+     */
     on(event, listener) {
-      this.#listenersOf(event, listener).add(listener);
+      const listeners = this.#listenersOf(event, listener);
+      listeners.add(listener);
+      if (event === 'change' && this.#unwatch === undefined) {
+        // Other tabs' writes reach this tab through the device store's feed (its adapter's watch()).
+        const { stop, armed } = internalsOf(this.#device.store).feed.listen(() => this.#emit('change', { aggregateId: null }));
+        armed.catch(() => {}); // an adapter without watch(): only this tab's changes are told
+        this.#unwatch = stop;
+      }
       return () => this.off(event, listener);
     }
 
     off(event, listener) {
-      this.#listenersOf(event, listener).delete(listener);
+      const listeners = this.#listenersOf(event, listener);
+      listeners.delete(listener);
+      if (event === 'change' && listeners.size === 0) {
+        this.#unwatch?.();
+        this.#unwatch = undefined;
+      }
+    }
+
+    /** The ids of the aggregates with pending events (sorted by id). */
+    async pendingAggregates() {
+      await this.#device.catchUp();
+      return JSON.parse(this.#device.outbox.pending_aggregates()).map(([aggregateId]) => aggregateId);
     }
 
     /** Appends to the device's view of the stream (confirmed, then pending), offline or not. */
@@ -112,9 +136,9 @@ export function createReplicaClass({ core, EventStore, randomBytes }) {
       const json = eventsJson(events);
       const count = JSON.parse(json).length;
       await this.#device.exclusive(() => this.#device.commit(async () => {
-        const confirmed = await this.#device.confirmedVersion(aggregateId);
+        const confirmed = await this.#device.confirmed(aggregateId);
         try {
-          return { entry: this.#device.outbox.prepare_append(aggregateId, confirmed, expectedVersion, json, Date.now()) };
+          return { entry: this.#device.outbox.prepare_append(aggregateId, confirmed.version, confirmed.arrived, expectedVersion, json, Date.now()) };
         } catch (error) {
           throw fromCore(error);
         }
@@ -133,14 +157,14 @@ export function createReplicaClass({ core, EventStore, randomBytes }) {
       const after = fromVersion === undefined || fromVersion === null ? -1 : fromVersion;
       if (typeof after !== 'number') throw invalid(`fromVersion must be an integer, null or undefined, got ${describe(fromVersion)}`);
       const limit = readLimit(options, 'loadEvents');
-      const confirmedVersion = await this.#device.confirmedVersion(aggregateId);
+      await this.#device.catchUp();
+      const { version, arrived } = await this.#device.confirmed(aggregateId);
       const confirmed = (await this.#device.store.loadEvents(aggregateId, after, limit === undefined ? undefined : { limit }))
-        .filter((event) => event.version <= confirmedVersion)
+        .filter((event) => event.version <= version)
         .map(unwrapConfirmed);
       const left = limit === undefined ? -1 : limit - confirmed.length;
       if (left === 0) return confirmed;
-      await this.#device.catchUp();
-      const pending = JSON.parse(this.#device.outbox.pending_json(aggregateId, confirmedVersion, Math.max(after, confirmedVersion), left));
+      const pending = JSON.parse(this.#device.outbox.pending_json(aggregateId, version, arrived, Math.max(after, version), left));
       return confirmed.concat(pending);
     }
 
@@ -148,7 +172,8 @@ export function createReplicaClass({ core, EventStore, randomBytes }) {
     async getCurrentVersion(aggregateId) {
       checkAggregateId(aggregateId);
       await this.#device.catchUp();
-      const version = (await this.#device.confirmedVersion(aggregateId)) + this.#device.outbox.pending_of(aggregateId);
+      const confirmed = await this.#device.confirmed(aggregateId);
+      const version = this.#device.outbox.view_version(aggregateId, confirmed.version, confirmed.arrived);
       return version < 0 ? null : version;
     }
 
@@ -286,6 +311,8 @@ export function createReplicaClass({ core, EventStore, randomBytes }) {
     async close() {
       await this.stop();
       for (const subscription of [...this.#subscriptions]) subscription.close();
+      this.#unwatch?.();
+      this.#unwatch = undefined;
       await this.#device.exclusive(() => {});
       this.#device.store.free();
     }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::sync::Confirmed;
 
 fn generator() -> IdGenerator {
     IdGenerator::new([7; 32])
@@ -6,7 +7,14 @@ fn generator() -> IdGenerator {
 
 fn append(outbox: &mut Outbox, id: &str, confirmed: i64, expected: i64, events: &str) -> String {
     let entry = outbox
-        .prepare_append(id, confirmed, expected, events, 0, &mut generator())
+        .prepare_append(
+            id,
+            Confirmed::at(confirmed),
+            expected,
+            events,
+            0,
+            &mut generator(),
+        )
         .unwrap()
         .unwrap();
     outbox.apply(outbox.applied() + 1, &entry).unwrap();
@@ -25,14 +33,21 @@ fn ids_of(outbox: &Outbox, id: &str) -> Vec<String> {
 fn appends_check_the_view_and_keep_their_base() {
     let mut outbox = Outbox::new();
     append(&mut outbox, "a", 2, 2, r#"[{"type":"T","eventId":"e1"}]"#);
-    assert_eq!(outbox.view_version("a", 2), 3);
+    assert_eq!(outbox.view_version("a", Confirmed::at(2)), 3);
     assert_eq!(
-        outbox.prepare_append("a", 2, 2, r#"[{"type":"T"}]"#, 0, &mut generator()),
+        outbox.prepare_append(
+            "a",
+            Confirmed::at(2),
+            2,
+            r#"[{"type":"T"}]"#,
+            0,
+            &mut generator()
+        ),
         Err(PrepareError::Conflict { actual: 3 })
     );
     append(&mut outbox, "a", 2, 3, r#"[{"type":"T","eventId":"e2"}]"#);
     assert_eq!(outbox.pending_aggregates(), vec![("a".to_string(), 2)]);
-    let pending = outbox.pending_json("a", 2, 3, None);
+    let pending = outbox.pending_json("a", Confirmed::at(2), 3, None);
     assert!(
         pending.contains(r#""version":4"#) && !pending.contains(r#""version":3"#),
         "{pending}"
@@ -130,4 +145,51 @@ fn parse_push(request: &str) -> Vec<(String, i64)> {
         .into_iter()
         .map(|b| (b.aggregate_id, b.expected_version))
         .collect()
+}
+
+#[test]
+fn the_view_skips_batches_a_pull_confirmed_before_their_settle_entry_is_written() {
+    let mut outbox = Outbox::new();
+    append(&mut outbox, "a", -1, -1, r#"[{"type":"T","eventId":"e1"}]"#);
+    append(&mut outbox, "a", -1, 0, r#"[{"type":"T","eventId":"e2"}]"#);
+    // A pull stored e1 at version 0; no settle entry yet.
+    let arrived = ["e1".to_string()];
+    assert_eq!(
+        outbox.view_version(
+            "a",
+            Confirmed {
+                version: 0,
+                arrived: &arrived
+            }
+        ),
+        1
+    );
+    let pending = outbox.pending_json(
+        "a",
+        Confirmed {
+            version: 0,
+            arrived: &arrived,
+        },
+        -1,
+        None,
+    );
+    assert!(
+        pending.contains(r#""eventId":"e2""#) && !pending.contains("e1"),
+        "{pending}"
+    );
+    assert!(pending.contains(r#""version":1"#), "{pending}");
+    assert_eq!(
+        outbox.prepare_append(
+            "a",
+            Confirmed {
+                version: 0,
+                arrived: &arrived
+            },
+            0,
+            r#"[{"type":"T"}]"#,
+            0,
+            &mut generator()
+        ),
+        Err(PrepareError::Conflict { actual: 1 })
+    );
 }
