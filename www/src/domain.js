@@ -140,9 +140,9 @@ export function describeEvent(event, names) {
 }
 
 /** The intent a recorded event carried out (what `redecide` decides again). */
-function intentOf(event, state) {
+function intentOf(event, state, names) {
   const { data } = event;
-  const label = state.items.get(data?.itemId)?.name ?? 'an item';
+  const label = names.get(data?.itemId) ?? state.items.get(data?.itemId)?.name ?? 'an item';
   switch (event.type) {
     case 'ListCreated': return { kind: 'create', name: data.name };
     case 'ItemAdded': return { kind: 'add', name: data.name, itemId: data.itemId };
@@ -159,13 +159,14 @@ function intentOf(event, state) {
  * A Replica's rebase: this device's pending events were decided on a list another device has
  * changed since. Each one's intent is decided again, in order, on the list as it is now
  * (`state`, the confirmed events): "check milk" still checks milk, but not if milk was removed
- * there. Resolves to the events that replace the pending ones, and what was dropped and why.
+ * there. `names`: item names by id, for the messages. Resolves to the events that replace the
+ * pending ones, and what was dropped and why.
  */
-export function redecide(state, pending) {
+export function redecide(state, pending, names = new Map()) {
   const events = [];
   const dropped = [];
   for (const event of pending) {
-    const intent = intentOf(event, state);
+    const intent = intentOf(event, state, names);
     if (intent === undefined) continue;
     try {
       for (const decided of decide(state, intent)) {

@@ -32,7 +32,7 @@ const tabId = (() => {
   return id;
 })();
 
-/** The projection of the global log: every list's state, by id (kept by the subscription). */
+/** Every list's state, by id: the fold of its view (kept by `project`). */
 const catalog = new Map();
 
 /** Per list this tab has opened: the events it loaded, their fold, and what arrived last. */
@@ -131,7 +131,7 @@ function changed({ aggregateId }) {
 }
 
 let renderScheduled = false;
-/** One render for all the events the subscription delivers in a burst. */
+/** One render for a burst of changes. */
 function scheduleRender() {
   if (renderScheduled) return;
   renderScheduled = true;
@@ -534,9 +534,11 @@ async function main() {
       // device's intents again on the list as it is now.
       rebase: async ({ aggregateId, pending }) => {
         const confirmed = (await store.loadEvents(aggregateId)).filter((e) => !e.pending);
-        const { events, dropped } = redecide(rebuild(confirmed), pending);
+        const names = new Map(confirmed.concat(pending).filter((e) => e.type === 'ItemAdded').map((e) => [e.data.itemId, e.data.name]));
+        const { events, dropped } = redecide(rebuild(confirmed), pending, names);
         if (dropped.length) {
-          ui.message = { kind: 'info', text: `Synced with another device: ${dropped.join('; ')}.` };
+          ui.message = { kind: 'info', text: `Synced with another device: ${dropped.join('; ')}` };
+          scheduleRender();
         }
         return events.map((e) => ({ ...e, metadata: { tab: tabId } }));
       },

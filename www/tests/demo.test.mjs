@@ -293,3 +293,64 @@ test('works with the network off after the first load (service worker + IndexedD
   await fresh.screenshot({ path: join(results, 'demo-offline.png'), fullPage: true });
   assert.deepEqual(errors, []);
 });
+
+test('two devices offline edit one list; back online they converge, and the conflicting edit is re-decided', { timeout: 120_000 }, async (t) => {
+  const { server, context: deviceA, errors } = await setup(t);
+  // A second browser profile: a second device, with its own IndexedDB, on the same sync server.
+  const profileB = await mkdtemp(join(tmpdir(), 'wes-demo-profile-b-'));
+  const deviceB = await chromium.launchPersistentContext(profileB, {
+    executablePath: CHROMIUM, headless: true, viewport: { width: 1280, height: 860 }, args: ['--no-sandbox', '--disable-gpu'],
+  });
+  deviceB.setDefaultTimeout(TIMEOUT);
+  t.after(async () => {
+    await deviceB.close();
+    await rm(profileB, { recursive: true, force: true });
+  });
+  const pending = (page, n) => page.locator(`#sync-pill[data-pending="${n}"]`).waitFor();
+
+  const a = await open(deviceA, server.url);
+  await createList(a, 'Trip');
+  await addItem(a, 'tent');
+  await addItem(a, 'map');
+  await pending(a, 0);
+  const b = await open(deviceB, server.url);
+  await b.locator('#list-picker .list-option-name', { hasText: 'Trip' }).waitFor();
+  await b.getByRole('button', { name: /Trip/ }).click();
+  await item(b, 'tent').waitFor();
+
+  // Both offline. A removes the tent and adds a stove; B checks the tent and adds sunscreen.
+  await deviceA.setOffline(true);
+  await deviceB.setOffline(true);
+  await a.bringToFront();
+  await ready(a);
+  await a.getByRole('button', { name: 'Remove tent' }).click();
+  await ready(a);
+  await addItem(a, 'stove');
+  await pending(a, 2);
+  await b.bringToFront();
+  await ready(b);
+  await b.getByLabel('tent', { exact: true }).click();
+  await ready(b);
+  await addItem(b, 'sunscreen');
+  await pending(b, 2);
+  assert.equal(await b.locator('#log-body tr[data-pending="true"]').count(), 2, 'B marks its offline changes pending');
+
+  // A comes back first: its changes reach the server. Then B: its pending changes were decided
+  // on a list that has moved on, so the app decides them again: the tent is gone, so checking
+  // it is dropped (and said); sunscreen is still added.
+  await deviceA.setOffline(false);
+  await pending(a, 0);
+  await deviceB.setOffline(false);
+  await pending(b, 0);
+  await b.getByText('Check “tent” was dropped').waitFor();
+  await item(b, 'sunscreen').waitFor();
+  await item(a, 'sunscreen').waitFor();
+  assert.deepEqual((await itemNames(a)).sort(), ['map', 'stove', 'sunscreen']);
+  assert.deepEqual((await itemNames(b)).sort(), ['map', 'stove', 'sunscreen']);
+  const rowsA = await logRows(a);
+  const rowsB = await logRows(b);
+  assert.deepEqual(rowsA.map((r) => `${r.version} ${r.type} ${r.details}`), rowsB.map((r) => `${r.version} ${r.type} ${r.details}`), 'one history on both devices');
+  assertContiguous(rowsB, 6);
+  await b.screenshot({ path: join(results, 'demo-devices.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+});
