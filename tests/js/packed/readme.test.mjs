@@ -35,6 +35,10 @@ function run(name) {
   return child.stdout;
 }
 
+test('the sync example runs: two replicas through a server, a conflict rebased', () => {
+  assert.equal(run('sync.mjs'), 'milk pending:true\n0:milk | 1:bread | 2:eggs (after bread)\n0 true\n');
+});
+
 test('the Node ESM quick start runs: FileStorage, a conflict, a load', () => {
   assert.equal(run('quickstart.mjs'), 'conflict: the stream is at version 0\n0 ItemAdded apple\n');
   assert.ok(fs.existsSync(path.join(work, 'data', 'events', 'events.log')), 'the events are in the directory');
