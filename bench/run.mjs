@@ -19,6 +19,7 @@ import { getInMemoryEventStore, STREAM_DOES_NOT_EXIST } from '@event-driven-io/e
 import { EventStore as CastoreEventStore, EventType } from '@castore/core';
 import { InMemoryEventStorageAdapter } from '@castore/event-storage-adapter-in-memory';
 import { globalLog } from './global-log.mjs';
+import { syncBench } from './sync.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -378,6 +379,17 @@ The global log in headless Chromium (median of ${b.runs} runs)`);
   console.log(`| live delivery to another tab, p99 (ms) | ${b.live.p99.toFixed(2)} | ${b.live.rawP99.toFixed(2)} | |`);
 }
 
+function printSync(results) {
+  const s = results.sync;
+  console.log(`
+Sync over loopback HTTP (createSyncHandler over an in-memory store; median of ${s.runs} runs)`);
+  console.log('| work | Replica + handler | floor: a fetch loop of the same JSON to a trivial handler | ratio |');
+  console.log('|---|---:|---:|---:|');
+  console.log(`| push ${s.pushEvents.toLocaleString('en-US')} pending events (batch-1 appends over 100 aggregates; events/s) | ${fmt(s.push)} | ${fmt(s.pushFloor)} | ${s.pushRatio.toFixed(2)}x |`);
+  console.log(`| pull ${s.pullEvents.toLocaleString('en-US')} events into a fresh replica (pages of 1,000, stored; events/s) | ${fmt(s.pull)} | ${fmt(s.pullFloor)} | ${s.pullRatio.toFixed(2)}x |`);
+  console.log(`| one replica's append to another's view, both started (ms): median / p99 | ${s.liveMedian.toFixed(1)} / ${s.liveP99.toFixed(1)} | | |`);
+}
+
 function wasmSize() {
   const path = join(pkgDir, 'wasm', 'web', 'wasm_event_store_bg.wasm');
   const bytes = readFileSync(path);
@@ -420,6 +432,7 @@ async function main() {
     machine, sizes: SIZES, runs, throughput: await throughput(), latency: await latency(), memory: memory(), wasm: wasmSize(),
   };
   results.globalLog = await globalLog({ EventStore, FileStorage, quick, runs });
+  results.sync = await syncBench({ pkgDir, quick, runs: Math.min(runs, 3) });
   if (!onlyMemory) {
     results.fileStorage = await fileStorage();
     results.indexedDb = indexedDb();
@@ -456,6 +469,7 @@ async function main() {
   if (results.fileStorage) printPersistent(results);
   printGlobalLog(results);
   if (results.postgres) printPostgres(results);
+  printSync(results);
 
   console.log(`\nwasm: ${results.wasm.raw.toLocaleString('en-US')} bytes raw, ${results.wasm.gzip.toLocaleString('en-US')} bytes gzipped`);
   console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}`);
