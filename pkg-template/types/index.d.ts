@@ -297,6 +297,8 @@ export interface IndexedDbStorageOptions {
  */
 export class IndexedDbStorage implements StorageAdapter {
   static open(name: string, options?: IndexedDbStorageOptions): Promise<IndexedDbStorage>;
+  /** The database's name. */
+  readonly name: string;
   load(aggregateId: string, afterVersion: number, limit?: number): Promise<StoredRecord[]>;
   version(aggregateId: string): Promise<number>;
   append(aggregateId: string, expectedVersion: number, records: StoredRecord[]): Promise<AppendResult>;

@@ -254,23 +254,35 @@ impl Outbox {
         self.streams.get(aggregate_id).map(|s| s.base)
     }
 
-    /// How many of the stream's first batches `arrived` (the ids of its confirmed events after
-    /// its base) holds already: confirmed, though no settle entry says so yet (a pull stored
-    /// them and the reconciliation that follows has not been written). The view skips them.
-    fn confirmed_batches(stream: &PendingStream, arrived: &[String]) -> usize {
-        let mut matched = 0;
-        let mut batches = 0;
-        for batch in &stream.batches {
-            let ids = batch.events.ids();
-            match arrived.get(matched..matched + ids.len()) {
-                Some(those) if those == ids => {
-                    matched += ids.len();
-                    batches += 1;
+    /// How many of the stream's first pending events `arrived` (the ids of its confirmed
+    /// events after its base) holds already: confirmed, though no settle entry says so yet (a
+    /// pull stored them, maybe only part of a batch so far, and the reconciliation that follows
+    /// has not been written). The view skips them.
+    fn confirmed_events(stream: &PendingStream, arrived: &[String]) -> usize {
+        stream
+            .batches
+            .iter()
+            .flat_map(|batch| batch.events.ids())
+            .zip(arrived)
+            .take_while(|(pending, confirmed)| pending == confirmed)
+            .count()
+    }
+
+    /// The aggregate's base and pending event ids, as one string: equal strings, equal
+    /// pending state (a decision about the aggregate still holds after other aggregates'
+    /// entries were written).
+    pub fn pending_state(&self, aggregate_id: &str) -> String {
+        let mut out = String::new();
+        if let Some(stream) = self.streams.get(aggregate_id) {
+            push_integer(&mut out, stream.base);
+            for batch in &stream.batches {
+                out.push('|');
+                for id in batch.events.ids() {
+                    push_json_string(&mut out, id);
                 }
-                _ => break,
             }
         }
-        batches
+        out
     }
 
     /// The view's version: the confirmed version (`arrived`: the ids of the confirmed events
@@ -279,14 +291,7 @@ impl Outbox {
         let Some(stream) = self.streams.get(aggregate_id) else {
             return confirmed.version;
         };
-        let skip = Self::confirmed_batches(stream, confirmed.arrived);
-        confirmed.version
-            + stream
-                .batches
-                .iter()
-                .skip(skip)
-                .map(|b| b.events.len() as i64)
-                .sum::<i64>()
+        confirmed.version + stream.len() - Self::confirmed_events(stream, confirmed.arrived) as i64
     }
 
     /// A local append of `events_json` at `expected` over confirmed version `confirmed`: the
@@ -346,14 +351,28 @@ impl Outbox {
         let mut out = String::from("[");
         if let Some(stream) = self.streams.get(aggregate_id) {
             let id_json = crate::json::json_string(aggregate_id);
+            let mut skip = Self::confirmed_events(stream, confirmed.arrived);
             let mut first = confirmed.version + 1;
             let mut count = 0;
-            let skip = Self::confirmed_batches(stream, confirmed.arrived);
-            for batch in stream.batches.iter().skip(skip) {
-                batch
-                    .events
-                    .write_pending(&mut out, &id_json, first, after, &mut count, limit);
-                first += batch.events.len() as i64;
+            for batch in &stream.batches {
+                let len = batch.events.len();
+                if skip >= len {
+                    skip -= len; // confirmed already
+                    continue;
+                }
+                // Its first `skip` events are confirmed: numbered before the view's pending
+                // part, they fall at or below `after`.
+                let start = first - skip as i64;
+                batch.events.write_pending(
+                    &mut out,
+                    &id_json,
+                    start,
+                    after.max(first - 1),
+                    &mut count,
+                    limit,
+                );
+                first = start + len as i64;
+                skip = 0;
             }
         }
         out.push(']');

@@ -14,6 +14,11 @@ use crate::version::MAX_SAFE_INTEGER;
 /// The protocol version every message carries.
 pub const PROTOCOL: i64 = 1;
 
+/// The prefix of a replica's own streams in its device storage (its outbox, its checkpoint).
+/// No one may push to such a stream: pulled by a replica, its events would be taken for the
+/// replica's own bookkeeping.
+pub const RESERVED_PREFIX: &str = "$wes-sync/";
+
 /// What a server takes in one push.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -103,6 +108,11 @@ fn check_batch(raw: &RawValue) -> Result<PushBatch, String> {
         .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok())
         .filter(|id| !id.is_empty())
         .ok_or("aggregateId must be a non-empty string")?;
+    if aggregate_id.starts_with(RESERVED_PREFIX) {
+        return Err(format!(
+            "aggregateId must not start with {RESERVED_PREFIX}: replicas keep their own bookkeeping under that prefix"
+        ));
+    }
     let expected_version = body
         .expected_version
         .and_then(|raw| raw.get().parse::<i64>().ok())

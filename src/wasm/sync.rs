@@ -100,6 +100,11 @@ impl SyncOutbox {
         out
     }
 
+    /// The aggregate's pending state as a string that changes when it does.
+    pub fn pending_state(&self, aggregate_id: &str) -> String {
+        self.inner.pending_state(aggregate_id)
+    }
+
     /// The confirmed version the aggregate's pending events were decided on; -2 for none.
     pub fn pending_base(&self, aggregate_id: &str) -> f64 {
         self.inner

@@ -87,7 +87,9 @@ class IndexedDbStorage {
   #channel;
   #watchers = new Set();
 
-  constructor(connectTo, KeyRange, durability, channel) {
+  constructor(name, connectTo, KeyRange, durability, channel) {
+    /** The database's name (a Replica names its sync lock after it). */
+    this.name = name;
     this.#connect = connectTo;
     this.#KeyRange = KeyRange;
     this.#durability = durability;
@@ -123,7 +125,7 @@ class IndexedDbStorage {
     let storage;
     const connectTo = () => connect(factory, name, (db) => storage.#lost(db));
     const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(CHANNEL_PREFIX + name) : undefined;
-    storage = new IndexedDbStorage(connectTo, KeyRange, durability, channel);
+    storage = new IndexedDbStorage(name, connectTo, KeyRange, durability, channel);
     try {
       storage.#db = await connectTo();
     } catch (error) {

@@ -9,8 +9,11 @@
 // A pull pages the global log and returns only events of aggregates the caller may read, with
 // the position it read up to; with `wait` it is a long poll, answered when the log moves.
 // Every refusal is a 4xx with a JSON body; nothing the request says can make a 5xx.
+import { Readable } from 'node:stream';
 import { describe, EventStoreError, invalid, messageOf } from '../core/errors.mjs';
 import { internalsOf } from '../core/internals.mjs';
+import { eventsJson } from '../sync/events-json.mjs';
+import { RESERVED } from '../sync/layout.mjs';
 import { PROTOCOL, ROUTES } from '../sync/protocol.mjs';
 
 const DEFAULTS = Object.freeze({ maxBodyBytes: 1 << 20, maxBatches: 100, maxEvents: 1000, maxPullEvents: 1000, maxWaitMs: 30_000 });
@@ -110,6 +113,20 @@ export function createServerApi(core) {
         const { status, code, message, batches } = checked.refusal;
         throw new Refused(status, code, message, batches.length > 0 ? { batches } : undefined);
       }
+      // The JSON the core checked, as the JS values appendEvents takes, checked again by its
+      // rules for JS values (1e400 is JSON, but becomes Infinity, which no store takes): a
+      // batch refused here is refused before anything is written, like any other.
+      const unfaithful = [];
+      checked.batches.forEach((batch, index) => {
+        try {
+          eventsJson(batch.events);
+        } catch (error) {
+          unfaithful.push([index, messageOf(error)]);
+        }
+      });
+      if (unfaithful.length > 0) {
+        throw new Refused(400, 'invalid', `batches[${unfaithful[0][0]}]: ${unfaithful[0][1]}`, { batches: unfaithful.map(([index]) => index) });
+      }
       const cache = new Map();
       const refused = [];
       for (const { aggregateId } of checked.batches) {
@@ -141,7 +158,9 @@ export function createServerApi(core) {
         throw new Refused(400, 'protocol', `this server speaks sync protocol ${PROTOCOL}; the request says ${protocol === null ? 'nothing' : JSON.stringify(protocol.slice(0, 20))}`);
       }
       const after = integerParameter(query, 'after', { min: -1, max: Number.MAX_SAFE_INTEGER, fallback: -1 });
-      const limit = integerParameter(query, 'limit', { min: 1, max: limits.maxPullEvents, fallback: limits.maxPullEvents });
+      // A page larger than this server gives is capped, not refused: clients ask for what they
+      // would like, `more` tells them to go on.
+      const limit = Math.min(integerParameter(query, 'limit', { min: 1, max: Number.MAX_SAFE_INTEGER, fallback: limits.maxPullEvents }), limits.maxPullEvents);
       const wait = integerParameter(query, 'wait', { min: 0, max: Number.MAX_SAFE_INTEGER, fallback: 0 });
       const deadline = Date.now() + Math.min(wait, limits.maxWaitMs);
       const cache = new Map();
@@ -154,7 +173,7 @@ export function createServerApi(core) {
           if (page.length > 0 || Date.now() >= deadline || request.signal?.aborted) {
             const events = [];
             for (const event of page) {
-              if (await allowed(request, cache, event.aggregateId, 'read')) events.push(event);
+              if (!event.aggregateId.startsWith(RESERVED) && (await allowed(request, cache, event.aggregateId, 'read'))) events.push(event);
             }
             const lastPosition = page.length > 0 ? page[page.length - 1].position : after;
             return json(200, { protocol: PROTOCOL, events, lastPosition, more: page.length === limit });
@@ -231,7 +250,6 @@ export function toNodeListener(handler) {
         if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
       }
       const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-      const { Readable } = await import('node:stream');
       let url;
       try {
         url = new URL(req.url, `http://${req.headers.host ?? 'localhost'}`);
@@ -240,13 +258,21 @@ export function toNodeListener(handler) {
         res.end(JSON.stringify({ protocol: PROTOCOL, error: { code: 'malformed', message: 'the request URL cannot be read' } }));
         return;
       }
-      const request = new Request(url, {
-        method: req.method,
-        headers,
-        body: hasBody ? Readable.toWeb(req) : undefined,
-        duplex: hasBody ? 'half' : undefined,
-        signal: abort.signal,
-      });
+      let request;
+      try {
+        request = new Request(url, {
+          method: req.method,
+          headers,
+          body: hasBody ? Readable.toWeb(req) : undefined,
+          duplex: hasBody ? 'half' : undefined,
+          signal: abort.signal,
+        });
+      } catch {
+        // A method fetch's Request refuses (TRACE, CONNECT): not one of the routes' methods.
+        res.writeHead(405, { 'content-type': 'application/json; charset=utf-8' });
+        res.end(JSON.stringify({ protocol: PROTOCOL, error: { code: 'method', message: `${req.method} is not a method of the sync routes` } }));
+        return;
+      }
       const response = await handler(request);
       res.writeHead(response.status, Object.fromEntries(response.headers));
       if (response.body !== null) {

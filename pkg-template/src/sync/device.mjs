@@ -78,6 +78,19 @@ export class Device {
     return { version, arrived: JSON.stringify(arrived.map((event) => event.eventId)) };
   }
 
+  /**
+   * Stores `entry`, a decision about `aggregateId` made when the outbox was at `applied` and
+   * the aggregate's pending state was `state` (outbox.pending_state). When other entries were
+   * written meanwhile, it is stored after them as long as they left this aggregate's pending
+   * state as it was (they were about other aggregates); whether it was stored.
+   */
+  async commitFor(aggregateId, entry, applied, state) {
+    for (let at = applied; ; at = this.outbox.applied()) {
+      if (await this.exclusive(() => this.commitAt(entry, at))) return true;
+      if (this.outbox.pending_state(aggregateId) !== state) return false;
+    }
+  }
+
   async confirmedVersion(aggregateId) {
     return (await this.store.getCurrentVersion(aggregateId)) ?? -1;
   }

@@ -43,6 +43,12 @@ export class HttpRemote {
 
   async push(requestJson) {
     const response = await this.#send(`${this.#base}/${ROUTES.push}`, { method: 'POST', body: requestJson });
+    if (response.status === 413 && !(response.headers.get('content-type') ?? '').includes('json')) {
+      // A proxy in front of the server refused the body (nginx's default is 1 MiB): too large,
+      // whoever said it.
+      await response.body?.cancel().catch(() => {});
+      return { status: 413, body: { protocol: PROTOCOL, error: { code: 'too-large', message: 'a proxy refused the request as too large (413)' } } };
+    }
     return { status: response.status, body: await this.#body(response) };
   }
 

@@ -32,6 +32,7 @@ export function createReplicaClass({ core, EventStore, randomBytes }) {
     #status = { online: true, syncing: false, lastError: null, lastSyncAt: null };
     // start()'s loop: whether it runs, its Promise, and how to cut its current wait short.
     #started = false;
+    #current;
     #loop;
     #wake;
     #running; // the sync in flight, and whether another is wanted after it
@@ -83,7 +84,10 @@ export function createReplicaClass({ core, EventStore, randomBytes }) {
         emit: (event, value) => replica.#emit(event, value),
         changed: (aggregateId) => replica.#changed(aggregateId),
       });
-      replica.#lockName = lockName ?? `wasm-event-store:sync:${typeof storage?.name === 'string' ? storage.name : 'default'}`;
+      // Syncs of one device storage take turns: named after the IndexedDB database or the
+      // FileStorage directory (any other adapter: one lock for all of them).
+      const where = typeof storage?.name === 'string' ? storage.name : typeof storage?.directory === 'string' ? storage.directory : 'default';
+      replica.#lockName = lockName ?? `wasm-event-store:sync:${where}`;
       await device.catchUp();
       await device.readCheckpoint();
       return replica;
@@ -265,22 +269,29 @@ export function createReplicaClass({ core, EventStore, randomBytes }) {
     start() {
       if (this.#started) return;
       this.#started = true;
+      // Each start() has its own loop: one stopped but still finishing its round (stop() not
+      // awaited before this start()) sees it is no longer current and ends.
+      const loop = {};
+      this.#current = loop;
+      const running = () => this.#started && this.#current === loop;
       const online = () => this.#wake?.();
       globalThis.addEventListener?.('online', online);
+      const previous = this.#loop;
       this.#loop = (async () => {
+        await previous; // the loop of an earlier start() ends first
         let failures = 0;
         try {
-          while (this.#started) {
+          while (running()) {
             const abort = new AbortController();
             this.#wake = () => abort.abort();
             try {
               await this.sync();
               failures = 0;
-              if (!this.#started || abort.signal.aborted) continue;
+              if (!running() || abort.signal.aborted) continue;
               // Until the server's log moves past what this device has (or an append wakes it).
               await this.#remote.pull(this.#device.checkpoint.position, { limit: 1, wait: LONG_POLL_MS, signal: abort.signal });
             } catch (error) {
-              if (abort.signal.aborted || !this.#started) continue;
+              if (abort.signal.aborted || !running()) continue;
               failures++;
               if (!(error instanceof EventStoreError)) this.#setStatus({ lastError: error });
               const pause = Math.min(BACKOFF_MS[1], BACKOFF_MS[0] * 2 ** (failures - 1));
@@ -302,14 +313,15 @@ export function createReplicaClass({ core, EventStore, randomBytes }) {
     /** Stops what start() started; resolves once its round in flight is over. */
     async stop() {
       this.#started = false;
+      this.#current = undefined;
       this.#wake?.();
       await this.#loop;
-      this.#loop = undefined;
     }
 
     /** Stops syncing and releases the device store. */
     async close() {
       await this.stop();
+      await this.#running?.catch(() => {}); // a sync() in flight ends before the store is freed
       for (const subscription of [...this.#subscriptions]) subscription.close();
       this.#unwatch?.();
       this.#unwatch = undefined;

@@ -8,7 +8,7 @@
 // every aggregate whose confirmed stream moved past its pending base: its own events confirmed
 // (settled), or others' events arrived (the app's rebase re-decides, or the batch is dropped).
 import { describe, EventStoreConflictError, EventStoreError, fromCore, invalid, messageOf } from '../core/errors.mjs';
-import { unwrapConfirmed, wrapConfirmed } from './layout.mjs';
+import { isReserved, unwrapConfirmed, wrapConfirmed } from './layout.mjs';
 import { eventsJson } from './events-json.mjs';
 
 /** What one push carries at most (the server's defaults are 100 batches, 1,000 events, 1 MB). */
@@ -97,12 +97,15 @@ export class SyncRounds {
   }
 
   async #refuse(indexes, reason, body) {
-    const refusals = JSON.parse(this.#device.outbox.refuse(indexes));
+    const { outbox } = this.#device;
+    // Decided now, on the outbox as it is now: what each refusal keeps of its aggregate.
+    const applied = outbox.applied();
+    const refusals = JSON.parse(outbox.refuse(indexes)).map((refusal) => ({ ...refusal, state: outbox.pending_state(refusal.aggregateId) }));
     // The server's word, as an error the app can show or log ('reason' says which refusal).
     const error = new EventStoreError('INVALID_ARGUMENT', `the sync server refused the batch (${reason}): ${messageOf(body.message ?? reason)}`);
     for (const refusal of refusals) {
-      const written = await this.#device.exclusive(() => this.#device.commitAt(refusal.entry));
-      if (!written) continue; // the outbox moved meanwhile: the next push asks again
+      const written = await this.#device.commitFor(refusal.aggregateId, refusal.entry, applied, refusal.state);
+      if (!written) continue; // the aggregate changed meanwhile: the next push asks again
       for (const events of refusal.batches) this.#emit('rejected', { aggregateId: refusal.aggregateId, events, reason, error });
       this.#changed(refusal.aggregateId);
     }
@@ -127,7 +130,11 @@ export class SyncRounds {
     return applied;
   }
 
-  async #applyPage(after, events) {
+  async #applyPage(after, page) {
+    // A server of this package never has such streams; another one must not write a replica's
+    // bookkeeping (they would be taken for its outbox or checkpoint).
+    const events = page.filter((event) => !isReserved(event.aggregateId));
+    if (events.length === 0) return 0;
     const versions = {};
     for (const event of events) {
       if (!(event.aggregateId in versions)) versions[event.aggregateId] = await this.#device.confirmedVersion(event.aggregateId);
@@ -164,12 +171,15 @@ export class SyncRounds {
       const base = stale[1];
       const confirmed = await this.#device.confirmedVersion(aggregateId);
       if (confirmed === base) return;
-      const applied = this.#device.outbox.applied();
       const arrived = (await this.#device.store.loadEvents(aggregateId, base)).filter((e) => e.version <= confirmed).map(unwrapConfirmed);
-      const decision = JSON.parse(this.#device.outbox.reconcile(aggregateId, confirmed, JSON.stringify(arrived.map((e) => e.eventId))));
+      // The decision, and the outbox it was made on.
+      const { outbox } = this.#device;
+      const applied = outbox.applied();
+      const state = outbox.pending_state(aggregateId);
+      const decision = JSON.parse(outbox.reconcile(aggregateId, confirmed, JSON.stringify(arrived.map((e) => e.eventId))));
       if (decision.kind === 'unchanged') return;
       if (decision.kind === 'settle') {
-        if (await this.#device.exclusive(() => this.#device.commitAt(decision.entry, applied))) {
+        if (await this.#device.commitFor(aggregateId, decision.entry, applied, state)) {
           this.#changed(aggregateId);
           return;
         }
@@ -194,7 +204,9 @@ export class SyncRounds {
         }
         dropped = answer.length === 0;
       }
-      if (!(await this.#device.exclusive(() => this.#device.commitAt(entry, applied)))) continue;
+      // Stored unless this aggregate's pending events changed while the app decided (then it
+      // is asked again, about what is pending now).
+      if (!(await this.#device.commitFor(aggregateId, entry, applied, state))) continue;
       if (dropped) {
         const last = missed.length > 0 ? missed[missed.length - 1].version : confirmed;
         const error = new EventStoreConflictError(aggregateId, decision.base, last);

@@ -193,3 +193,52 @@ fn the_view_skips_batches_a_pull_confirmed_before_their_settle_entry_is_written(
         Err(PrepareError::Conflict { actual: 1 })
     );
 }
+
+#[test]
+fn the_view_skips_the_part_of_a_batch_a_pull_page_confirmed() {
+    let mut outbox = Outbox::new();
+    append(
+        &mut outbox,
+        "a",
+        -1,
+        -1,
+        r#"[{"type":"T","eventId":"e1"},{"type":"T","eventId":"e2"}]"#,
+    );
+    append(&mut outbox, "a", -1, 1, r#"[{"type":"T","eventId":"e3"}]"#);
+    let arrived = ["e1".to_string()];
+    let confirmed = Confirmed {
+        version: 0,
+        arrived: &arrived,
+    };
+    assert_eq!(outbox.view_version("a", confirmed), 2);
+    let pending = outbox.pending_json("a", confirmed, -1, None);
+    let versions: Vec<(String, i64)> = serde_json::from_str::<Vec<serde_json::Value>>(&pending)
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["eventId"].as_str().unwrap().to_string(),
+                e["version"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(versions, vec![("e2".into(), 1), ("e3".into(), 2)]);
+    assert_eq!(
+        outbox
+            .pending_json("a", confirmed, 1, None)
+            .matches("eventId")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn pending_state_changes_with_the_aggregate_only() {
+    let mut outbox = Outbox::new();
+    append(&mut outbox, "a", -1, -1, r#"[{"type":"T","eventId":"e1"}]"#);
+    let before = outbox.pending_state("a");
+    append(&mut outbox, "b", -1, -1, r#"[{"type":"T","eventId":"x"}]"#);
+    assert_eq!(outbox.pending_state("a"), before);
+    append(&mut outbox, "a", -1, 0, r#"[{"type":"T","eventId":"e2"}]"#);
+    assert_ne!(outbox.pending_state("a"), before);
+}

@@ -105,8 +105,10 @@ test('bad requests get a 4xx with a JSON error, never a 5xx or a partial write',
     ['an event without its id', '/push', { method: 'POST', body: push([valid, { ...valid, aggregateId: 'alice/b', events: [{ type: 'T' }] }]) }, 400, 'invalid'],
     ['an event the core refuses', '/push', { method: 'POST', body: push([{ ...valid, events: [{ ...event(0), type: '' }] }]) }, 400, 'invalid'],
     ['a bad expected version', '/push', { method: 'POST', body: push([{ ...valid, expectedVersion: -2 }]) }, 400, 'invalid'],
+    ["a replica's bookkeeping stream", '/push', { method: 'POST', body: push([{ ...valid, aggregateId: '$wes-sync/outbox' }]) }, 400, 'invalid'],
+    ['a number JS cannot hold', '/push', { method: 'POST', body: push([valid]).replace('"data":0', '"data":1e400') }, 400, 'invalid'],
     ['a bad position', '/pull?protocol=1&after=x', {}, 400, 'malformed'],
-    ['a limit past the maximum', '/pull?protocol=1&limit=100000', {}, 400, 'malformed'],
+    ['a limit that is no number', '/pull?protocol=1&limit=lots', {}, 400, 'malformed'],
     ['an unknown route', '/admin', {}, 404, 'not-found'],
     ['a wrong method', '/push', { method: 'GET' }, 405, 'method'],
     ['a wrong method on pull', '/pull?protocol=1', { method: 'DELETE' }, 405, 'method'],
@@ -118,6 +120,8 @@ test('bad requests get a 4xx with a JSON error, never a 5xx or a partial write',
     assert.equal(answer.json?.error?.code, code, `${what}: ${answer.text}`);
     assert.ok(!/\n\s+at /.test(answer.text), `${what}: no stack`);
   }
+  const capped = await call(server, '/pull?protocol=1&limit=100000');
+  assert.equal(capped.status, 200, 'a limit past the maximum is capped, not refused');
   const invalid = await call(server, '/push', { method: 'POST', body: push([valid, { ...valid, aggregateId: 'alice/b', events: [{ type: 'T' }] }]) });
   assert.deepEqual(invalid.json.error.batches, [1], 'the refusal names the bad batch');
   assert.equal(await snapshot(dir), before, 'no refused request wrote anything');

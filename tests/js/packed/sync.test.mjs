@@ -300,3 +300,39 @@ function mapAdapter(map) {
     },
   };
 }
+
+test('a rebase is asked once, even while the app goes on writing other aggregates', () => withServer(async ({ store, remote }) => {
+  const a = await Replica.open({ remote: remote() });
+  let calls = 0;
+  let b;
+  b = await Replica.open({
+    remote: remote(),
+    rebase: async ({ pending }) => {
+      calls++;
+      // The app writes elsewhere while it decides (another outbox entry lands meanwhile).
+      await b.appendEvents(`note-${calls}`, -1, [{ type: 'Note' }]);
+      return pending.map(({ type, data }) => ({ type, data }));
+    },
+  });
+  await a.appendEvents('doc', -1, [{ type: 'A' }]);
+  await b.appendEvents('doc', -1, [{ type: 'B' }]);
+  await a.sync();
+  await b.sync();
+  assert.equal(calls, 1);
+  assert.deepEqual((await store.loadEvents('doc')).map((e) => e.type), ['A', 'B']);
+  assert.equal((await store.loadEvents('note-1')).length, 1);
+}));
+
+test('stop() then start() without waiting leaves one loop, and both stop() calls resolve', () => withServer(async ({ server, remote }) => {
+  const replica = await Replica.open({ remote: remote() });
+  replica.start();
+  const first = replica.stop();
+  replica.start();
+  await first;
+  await replica.appendEvents('after-restart', -1, [{ type: 'E' }]);
+  await until(() => replica.status.pending === 0, 'the restarted loop pushed the append');
+  await replica.stop();
+  const polls = server.requests.length;
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(server.requests.length, polls, 'no loop is left running');
+}));
