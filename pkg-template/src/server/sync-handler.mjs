@@ -236,8 +236,9 @@ export function createServerApi(core) {
 }
 
 /**
- * A node:http request listener over a fetch-style handler: the request's body streams in, the
- * response's streams out, and a client that goes away aborts `request.signal` (a long poll ends).
+ * A node:http request listener over a fetch-style handler: the request's body streams in (the
+ * handler stops reading past its limit), the response goes out in one write (a sync handler's
+ * answers are small), and a client that goes away aborts `request.signal` (a long poll ends).
  */
 export function toNodeListener(handler) {
   if (typeof handler !== 'function') throw invalid(`toNodeListener takes a (Request) => Promise<Response> handler, got ${describe(handler)}`);
@@ -274,11 +275,10 @@ export function toNodeListener(handler) {
         return;
       }
       const response = await handler(request);
-      res.writeHead(response.status, Object.fromEntries(response.headers));
-      if (response.body !== null) {
-        for await (const chunk of response.body) res.write(chunk);
-      }
-      res.end();
+      // The sync handler's answers are small JSON documents: one write, not a stream's chunks.
+      const body = Buffer.from(await response.arrayBuffer());
+      res.writeHead(response.status, { ...Object.fromEntries(response.headers), 'content-length': body.length });
+      res.end(body);
     } catch (error) {
       if (!res.headersSent) {
         res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
