@@ -115,6 +115,8 @@ struct Device {
     confirmed: BTreeMap<String, Vec<String>>,
     entries: Vec<String>,
     checkpoint: i64,
+    /// Stored with the checkpoint: where a restart starts folding the outbox.
+    outbox_from: i64,
     outbox: Outbox,
     ids: IdGenerator,
 }
@@ -125,6 +127,7 @@ impl Device {
             confirmed: BTreeMap::new(),
             entries: Vec::new(),
             checkpoint: -1,
+            outbox_from: 0,
             outbox: Outbox::new(),
             ids: IdGenerator::new([seed; 32]),
         }
@@ -150,9 +153,16 @@ impl Device {
         self.outbox.apply(seq, &self.entries[seq as usize]).unwrap();
     }
 
+    /// The outbox folded again, from where the last checkpoint says the live entries start.
     fn restart(&mut self) {
         self.outbox = Outbox::new();
-        for (seq, entry) in self.entries.iter().enumerate() {
+        self.outbox.start_at(self.outbox_from);
+        for (seq, entry) in self
+            .entries
+            .iter()
+            .enumerate()
+            .skip(self.outbox_from as usize)
+        {
             self.outbox.apply(seq as i64, entry).unwrap();
         }
     }
@@ -225,6 +235,7 @@ impl Device {
         if let Some(last) = page.last() {
             self.checkpoint = last["position"].as_i64().unwrap();
         }
+        self.outbox_from = self.outbox.live_from();
         page.len() == limit
     }
 

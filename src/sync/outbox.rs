@@ -231,6 +231,28 @@ impl Outbox {
         Ok(())
     }
 
+    /// The outbox version from which folding gives this same state: every entry before it was
+    /// superseded (its aggregate has been settled since, or has nothing pending). A replica
+    /// stores it with its checkpoint, so that opening it folds only the entries still live
+    /// instead of its whole history. (Each stream's first batch comes from the entry that began
+    /// its current state: the append to an empty stream, or the settle.)
+    pub fn live_from(&self) -> i64 {
+        self.streams
+            .values()
+            .filter_map(|stream| stream.batches.first())
+            .map(|batch| batch.seq.0)
+            .min()
+            .unwrap_or(self.applied + 1)
+    }
+
+    /// Starts a fresh fold at outbox version `from` (a `live_from` stored earlier): entries
+    /// before it are not asked for. Ignored once anything was folded.
+    pub fn start_at(&mut self, from: i64) {
+        if self.streams.is_empty() && self.applied < 0 {
+            self.applied = from - 1;
+        }
+    }
+
     /// Events appended locally and not yet confirmed by a pull.
     pub fn pending_count(&self) -> usize {
         self.streams.values().map(|s| s.len() as usize).sum()

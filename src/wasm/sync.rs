@@ -75,6 +75,16 @@ impl SyncOutbox {
         self.inner.apply(seq as i64, entry_json).map_err(corrupt)
     }
 
+    /// The outbox version from which a fold gives this state (see `Outbox::live_from`).
+    pub fn live_from(&self) -> f64 {
+        self.inner.live_from() as f64
+    }
+
+    /// Starts a fresh fold at outbox version `from`.
+    pub fn start_at(&mut self, from: f64) {
+        self.inner.start_at(from as i64);
+    }
+
     pub fn pending_count(&self) -> f64 {
         self.inner.pending_count() as f64
     }

@@ -95,10 +95,22 @@ export class Device {
     return (await this.store.getCurrentVersion(aggregateId)) ?? -1;
   }
 
+  /** Reads the newest checkpoint (another tab may have written it), only when there is a newer one. */
   async readCheckpoint() {
-    const newer = await this.store.loadEvents(CHECKPOINT, this.checkpoint.version);
-    const last = newer[newer.length - 1];
+    const version = (await this.store.getCurrentVersion(CHECKPOINT)) ?? -1;
+    if (version <= this.checkpoint.version) return;
+    const [last] = await this.store.loadEvents(CHECKPOINT, version - 1, { limit: 1 });
     if (last !== undefined) this.checkpoint = { version: last.version, ...last.data };
+  }
+
+  /**
+   * Opens the device's state: the newest checkpoint, then the outbox folded from the first
+   * entry still live when it was written (older ones were all superseded), not from the start.
+   */
+  async open() {
+    await this.readCheckpoint();
+    if (Number.isSafeInteger(this.checkpoint.outboxFrom)) this.outbox.start_at(this.checkpoint.outboxFrom);
+    await this.catchUp();
   }
 
   async writeCheckpoint(checkpoint) {

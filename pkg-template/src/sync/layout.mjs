@@ -3,9 +3,10 @@
 // subscriptions skip those streams, and its appendEvents refuses such ids.
 //
 // - OUTBOX: one event per outbox entry (its data is the entry the core's sync::outbox writes);
-// - CHECKPOINT: one event per pull page applied: { position, lastEvent, local }: the server
-//   position pulled up to, the server position of the last event applied, and the device log's
-//   position once the page was stored (what loadAllEvents uses to find a server position);
+// - CHECKPOINT: one event per pull page applied: { position, lastEvent, local, outboxFrom }:
+//   the server position pulled up to, the server position of the last event applied, the
+//   device log's position once the page was stored (what loadAllEvents uses to find a server
+//   position), and the first outbox entry still live (where opening the replica folds from);
 // - a confirmed event of aggregate X is stored in stream X at the server's version, with the
 //   server's eventId and occurredOn, and its metadata wrapped as
 //   { [POSITION_KEY]: <server position>, metadata: <the event's metadata> }.

@@ -88,8 +88,7 @@ export function createReplicaClass({ core, EventStore, randomBytes }) {
       // FileStorage directory (any other adapter: one lock for all of them).
       const where = typeof storage?.name === 'string' ? storage.name : typeof storage?.directory === 'string' ? storage.directory : 'default';
       replica.#lockName = lockName ?? `wasm-event-store:sync:${where}`;
-      await device.catchUp();
-      await device.readCheckpoint();
+      await device.open();
       return replica;
     }
 

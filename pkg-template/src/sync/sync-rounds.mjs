@@ -122,7 +122,13 @@ export class SyncRounds {
       if (events.length > 0) applied += await this.#applyPage(after, events);
       const lastEvent = events.length > 0 ? events[events.length - 1].position : this.#device.checkpoint.lastEvent;
       if (answer.lastPosition > after) {
-        await this.#device.writeCheckpoint({ position: answer.lastPosition, lastEvent, local: (await this.#device.store.getLastPosition()) ?? -1 });
+        await this.#device.writeCheckpoint({
+          position: answer.lastPosition,
+          lastEvent,
+          local: (await this.#device.store.getLastPosition()) ?? -1,
+          // Where the next open() starts folding the outbox (see Outbox::live_from).
+          outboxFrom: this.#device.outbox.live_from(),
+        });
       }
       if (!answer.more) break;
     }
