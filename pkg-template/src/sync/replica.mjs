@@ -210,6 +210,12 @@ export function createReplicaClass({ core, EventStore, randomBytes }) {
     /** As EventStore.subscribe, over confirmed events (server positions, or a stream's versions). */
     subscribe(handler, options) {
       if (typeof handler !== 'function') throw invalid(`handler must be a function, got ${describe(handler)}`);
+      if (options !== undefined && options !== null && typeof options !== 'object') throw invalid(`options must be an object, got ${describe(options)}`);
+      for (const key of Object.keys(options ?? {})) {
+        if (!['fromPosition', 'aggregateId', 'fromVersion'].includes(key)) {
+          throw invalid(`options.${key} is not an option of subscribe; it takes options.fromPosition, options.aggregateId, options.fromVersion`);
+        }
+      }
       const { fromPosition, aggregateId, fromVersion } = options ?? {};
       let read;
       let cursorOf;
