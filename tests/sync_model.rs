@@ -186,8 +186,12 @@ impl Device {
             .prepare_append(aggregate, confirmed, expected, &events, 0, &mut self.ids)
             .unwrap()
             .unwrap();
+        // An append entry, or a settle entry when every pending event was confirmed already.
         let stored: Value = serde_json::from_str(&entry).unwrap();
-        for event in stored["events"].as_array().unwrap() {
+        let events = stored["events"]
+            .as_array()
+            .or_else(|| stored["batches"][0].as_array());
+        for event in events.unwrap() {
             created.insert(event["eventId"].as_str().unwrap().to_string());
         }
         self.write_entry(entry);

@@ -40,6 +40,13 @@ struct PendingStream {
     batches: Vec<PendingBatch>,
 }
 
+impl PendingBatch {
+    /// What `sent` knows the batch by: its first event id (every batch has one).
+    fn key(&self) -> &str {
+        self.events.ids().first().map_or("", String::as_str)
+    }
+}
+
 impl PendingStream {
     fn len(&self) -> i64 {
         self.batches.iter().map(|b| b.events.len() as i64).sum()
@@ -152,7 +159,9 @@ pub struct Outbox {
     /// The outbox version of the last entry folded (-1: none).
     applied: i64,
     /// Batches (by entry) the server accepted in this session: not pushed again.
-    sent: BTreeSet<(i64, usize)>,
+    /// Keyed by each batch's first event id, which (unlike its place in the outbox) a settle
+    /// entry keeping the batch does not change.
+    sent: BTreeSet<String>,
     /// Aggregates whose last push conflicted: pushed again only after a pull reconciled them.
     blocked: BTreeSet<String>,
     /// The batches of the push in flight, in the request's order: (entry, aggregate).
@@ -346,10 +355,20 @@ impl Outbox {
                 "events would take the stream past the largest safe version (2^53-1)".into(),
             ));
         }
-        let base = self
-            .streams
-            .get(aggregate_id)
-            .map_or(confirmed.version, |s| s.base);
+        let stream = self.streams.get(aggregate_id);
+        if let Some(stream) = stream {
+            if Self::confirmed_events(stream, confirmed.arrived) == stream.len() as usize {
+                // Every pending event is confirmed already, maybe with others' events after
+                // them, and the settle entry saying so is not written yet: the new batch was
+                // decided on the confirmed stream as it is, so that is its base.
+                return Ok(Some(settle_entry(
+                    aggregate_id,
+                    confirmed.version,
+                    &[&events],
+                )));
+            }
+        }
+        let base = stream.map_or(confirmed.version, |s| s.base);
         let mut out = String::from("{\"kind\":\"append\",\"aggregateId\":");
         push_json_string(&mut out, aggregate_id);
         out.push_str(",\"base\":");

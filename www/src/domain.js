@@ -170,7 +170,7 @@ export function redecide(state, pending, names = new Map()) {
     if (intent === undefined) continue;
     try {
       for (const decided of decide(state, intent)) {
-        events.push(decided);
+        events.push({ ...decided, metadata: event.metadata });
         apply(state, { ...decided, version: state.version === null ? 0 : state.version + 1, occurredOn: event.occurredOn });
       }
     } catch (error) {

@@ -98,34 +98,52 @@ async function project(ids) {
 }
 
 /** Every list the device knows: of its confirmed log and of its pending events. */
+/** The server position up to which the lists of the confirmed log are known. */
+let projectedPosition = -1;
+
+/**
+ * Every list that may have changed when the device storage did (maybe in another tab): those
+ * of the confirmed log since the last time, those with pending events, and those that had
+ * some (they may have been confirmed or dropped since).
+ */
 async function projectAll() {
-  const ids = new Set(catalog.keys());
-  for (const event of await store.loadAllEvents()) ids.add(event.aggregateId);
-  for (const id of await store.pendingAggregates()) ids.add(id);
+  const ids = new Set(await store.pendingAggregates());
+  for (const [id, state] of catalog) if (state.pendingCount) ids.add(id);
+  const confirmed = await store.loadAllEvents(projectedPosition);
+  for (const event of confirmed) ids.add(event.aggregateId);
+  if (confirmed.length) projectedPosition = confirmed[confirmed.length - 1].position;
   await project(ids);
 }
 
 // 'change' events arrive in bursts (a pull applies many): one projection per burst.
 let changedIds = new Set();
 let everything = false;
-let projecting;
+let projecting = false;
 function changed({ aggregateId }) {
   if (aggregateId === null) everything = true;
   else changedIds.add(aggregateId);
-  projecting ??= (async () => {
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    const ids = changedIds;
-    const all = everything;
-    changedIds = new Set();
-    everything = false;
-    projecting = undefined;
-    if (all) await projectAll();
-    else await project(ids);
-    // A sync changed the list this tab shows (a pull, a rebase): show it as it is now. Other
-    // tabs' changes only flag the list, so that appending without Reload shows a conflict.
-    if (ui.selected !== null && ids.has(ui.selected) && ui.conflict === null && !ui.busy) {
-      await refresh(ui.selected);
-      render();
+  if (projecting) return; // the projection running now goes round again for these
+  projecting = true;
+  (async () => {
+    try {
+      while (everything || changedIds.size > 0) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        const ids = changedIds;
+        const all = everything;
+        changedIds = new Set();
+        everything = false;
+        if (all) await projectAll();
+        else await project(ids);
+        // A sync changed the list this tab shows (a pull, a rebase): show it as it is now.
+        // Other tabs' changes only flag the list, so that appending without Reload shows a
+        // conflict.
+        if (ui.selected !== null && ids.has(ui.selected) && ui.conflict === null && !ui.busy) {
+          await refresh(ui.selected);
+          render();
+        }
+      }
+    } finally {
+      projecting = false;
     }
   })().catch((error) => console.error(error));
 }
@@ -540,7 +558,7 @@ async function main() {
           ui.message = { kind: 'info', text: `Synced with another device: ${dropped.join('; ')}` };
           scheduleRender();
         }
-        return events.map((e) => ({ ...e, metadata: { tab: tabId } }));
+        return events; // each keeps the metadata (the tab) of the pending event it re-decides
       },
     });
     store.on('change', changed);

@@ -19,7 +19,24 @@ import { SyncRounds } from './sync-rounds.mjs';
 const LONG_POLL_MS = 25_000;
 /** start()'s pause after a failed round: doubling from the first, up to the last. */
 const BACKOFF_MS = [500, 30_000];
+/** The shortest a long poll that comes back with nothing may take before the next one. */
+const MIN_POLL_MS = 1_000;
 const EVENTS = ['rejected', 'change', 'status'];
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function pause(ms, signal) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}
+
+// Lock names of storages that have no name of their own: one per adapter object.
+const lockIds = new WeakMap();
+let nextLockId = 0;
 
 export function createReplicaClass({ core, EventStore, randomBytes }) {
   class Replica {
@@ -85,8 +102,14 @@ export function createReplicaClass({ core, EventStore, randomBytes }) {
         changed: (aggregateId) => replica.#changed(aggregateId),
       });
       // Syncs of one device storage take turns: named after the IndexedDB database or the
-      // FileStorage directory (any other adapter: one lock for all of them).
-      const where = typeof storage?.name === 'string' ? storage.name : typeof storage?.directory === 'string' ? storage.directory : 'default';
+      // FileStorage directory (any other adapter: after the adapter object).
+      let where = typeof storage?.name === 'string' ? storage.name : storage?.directory;
+      if (typeof where !== 'string') {
+        // Memory, or an adapter without a name: replicas over this same object take turns.
+        const key = storage ?? replica;
+        if (!lockIds.has(key)) lockIds.set(key, `unnamed-${++nextLockId}`);
+        where = lockIds.get(key);
+      }
       replica.#lockName = lockName ?? `wasm-event-store:sync:${where}`;
       await device.open();
       return replica;
@@ -294,19 +317,18 @@ export function createReplicaClass({ core, EventStore, randomBytes }) {
               failures = 0;
               if (!running() || abort.signal.aborted) continue;
               // Until the server's log moves past what this device has (or an append wakes it).
-              await this.#remote.pull(this.#device.checkpoint.position, { limit: 1, wait: LONG_POLL_MS, signal: abort.signal });
+              const asked = performance.now();
+              const after = this.#device.checkpoint.position;
+              const answer = await this.#remote.pull(after, { limit: 1, wait: LONG_POLL_MS, signal: abort.signal });
+              if (answer.lastPosition <= after && performance.now() - asked < MIN_POLL_MS) {
+                // Nothing new, at once: a server that does not wait. Do not spin.
+                await pause(MIN_POLL_MS, abort.signal);
+              }
             } catch (error) {
               if (abort.signal.aborted || !running()) continue;
               failures++;
               if (!(error instanceof EventStoreError)) this.#setStatus({ lastError: error });
-              const pause = Math.min(BACKOFF_MS[1], BACKOFF_MS[0] * 2 ** (failures - 1));
-              await new Promise((resolve) => {
-                const timer = setTimeout(resolve, pause);
-                abort.signal.addEventListener('abort', () => {
-                  clearTimeout(timer);
-                  resolve();
-                });
-              });
+              await pause(Math.min(BACKOFF_MS[1], BACKOFF_MS[0] * 2 ** (failures - 1)), abort.signal);
             }
           }
         } finally {

@@ -80,7 +80,8 @@ export class SyncRounds {
         indexes = JSON.parse(this.#device.outbox.in_flight_aggregates()).flatMap((id, index) => (named.has(id) ? [index] : []));
       } else if (answer.status === 400 && error.code === 'invalid') {
         reason = 'invalid';
-        indexes = Array.isArray(error.batches) ? error.batches.filter(Number.isInteger) : [];
+        // Only batches of this request: anything else names nothing (and refuses nothing).
+        indexes = Array.isArray(error.batches) ? error.batches.filter((i) => Number.isInteger(i) && i >= 0 && i < batches) : [];
       } else if (answer.status === 413) {
         reason = 'too-large';
         indexes = [0];

@@ -26,7 +26,7 @@ impl Outbox {
             }
             let mut expected = stream.base;
             for batch in &stream.batches {
-                if !self.sent.contains(&batch.seq) {
+                if !self.sent.contains(batch.key()) {
                     candidates.push((batch.seq, aggregate_id, expected, &batch.events));
                 }
                 expected += batch.events.len() as i64;
@@ -78,7 +78,14 @@ impl Outbox {
         {
             match (result.status.as_str(), result.version) {
                 ("ok", Some(version)) if version >= 0 => {
-                    self.sent.insert(seq);
+                    let key = self
+                        .streams
+                        .get(&aggregate_id)
+                        .and_then(|stream| stream.batches.iter().find(|b| b.seq == seq))
+                        .map(|batch| batch.key().to_string());
+                    if let Some(key) = key {
+                        self.sent.insert(key);
+                    }
                     accepted += 1;
                 }
                 _ => {
@@ -114,7 +121,7 @@ impl Outbox {
             let (kept, dropped): (Vec<&PendingBatch>, Vec<&PendingBatch>) = stream
                 .batches
                 .iter()
-                .partition(|b| b.seq < first || self.sent.contains(&b.seq));
+                .partition(|b| b.seq < first || self.sent.contains(b.key()));
             let kept: Vec<&StampedBatch> = kept.iter().map(|b| &b.events).collect();
             let id_json = crate::json::json_string(aggregate_id);
             let mut first_version =

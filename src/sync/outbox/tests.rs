@@ -242,3 +242,55 @@ fn pending_state_changes_with_the_aggregate_only() {
     append(&mut outbox, "a", -1, 0, r#"[{"type":"T","eventId":"e2"}]"#);
     assert_ne!(outbox.pending_state("a"), before);
 }
+
+#[test]
+fn an_append_after_all_pending_events_were_confirmed_is_decided_on_the_confirmed_stream() {
+    let mut outbox = Outbox::new();
+    append(&mut outbox, "a", 0, 0, r#"[{"type":"T","eventId":"a1"}]"#);
+    // A pull stored a1 (version 1) and another device's x (version 2); no settle entry yet.
+    let arrived = ["a1".to_string(), "x".to_string()];
+    let confirmed = Confirmed {
+        version: 2,
+        arrived: &arrived,
+    };
+    assert_eq!(outbox.view_version("a", confirmed), 2);
+    let entry = outbox
+        .prepare_append(
+            "a",
+            confirmed,
+            2,
+            r#"[{"type":"T","eventId":"c"}]"#,
+            0,
+            &mut generator(),
+        )
+        .unwrap()
+        .unwrap();
+    outbox.apply(outbox.applied() + 1, &entry).unwrap();
+    assert_eq!(outbox.pending_aggregates(), vec![("a".to_string(), 2)]);
+    assert_eq!(
+        outbox.reconcile("a", 2, &[]),
+        Reconcile::Unchanged,
+        "nothing to rebase: c saw x"
+    );
+}
+
+#[test]
+fn a_batch_stays_sent_when_a_settle_entry_keeps_it() {
+    let mut outbox = Outbox::new();
+    append(&mut outbox, "a", -1, -1, r#"[{"type":"T","eventId":"e1"}]"#);
+    append(&mut outbox, "a", -1, 0, r#"[{"type":"T","eventId":"e2"}]"#);
+    outbox.plan_push(100, 1000, 1 << 20).unwrap();
+    outbox
+        .push_results(r#"[{"status":"ok","version":0},{"status":"ok","version":1}]"#)
+        .unwrap();
+    // A page brought e1 only: the settle entry keeps e2, which the server has already.
+    match outbox.reconcile("a", 0, &["e1".into()]) {
+        Reconcile::Settle { entry, .. } => outbox.apply(outbox.applied() + 1, &entry).unwrap(),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        outbox.plan_push(100, 1000, 1 << 20),
+        None,
+        "e2 is not pushed again"
+    );
+}

@@ -383,3 +383,29 @@ test('stop() then start() without waiting leaves one loop, and both stop() calls
   assert.equal(polls, 0, 'no loop is left waiting');
   assert.equal(most, 1, 'never two loops at once');
 }));
+
+test('a server that names no batch of the request, or answers long polls at once, neither loops a push nor spins start()', async () => {
+  // Refusals naming batches the request does not have: the push stops with NETWORK.
+  let pushes = 0;
+  const odd = {
+    async push() {
+      pushes++;
+      return { status: 400, body: { protocol: 1, error: { code: 'invalid', message: 'no', batches: [5, -1] } } };
+    },
+    async pull(after) {
+      return { events: [], lastPosition: after, more: false };
+    },
+  };
+  const replica = await Replica.open({ remote: odd });
+  await replica.appendEvents('x', -1, [{ type: 'E' }]);
+  await assert.rejects(replica.sync(), (error) => error.code === 'NETWORK');
+  assert.equal(pushes, 1);
+  assert.equal(replica.status.pending, 1, 'nothing dropped');
+  // Long polls answered at once with nothing new: start() pauses instead of spinning.
+  let polls = 0;
+  const impatient = await Replica.open({ remote: { push: odd.push, pull: async (after, options) => { if (options?.wait !== undefined) polls++; return { events: [], lastPosition: after, more: false }; } } });
+  impatient.start();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await impatient.stop();
+  assert.ok(polls <= 2, `${polls} long polls in 300 ms`);
+});
