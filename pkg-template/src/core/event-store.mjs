@@ -8,6 +8,7 @@
 import { isThenable, readAppendAnswer, readRecords } from './adapter-answers.mjs';
 import { encoder, giveBack, KEPT_BYTES, reserve, takeBytes, writeUtf8 } from './bytes.mjs';
 import { describe, EventStoreError, EventStoreConflictError, fromCore, invalid, messageOf, tooLongForAString } from './errors.mjs';
+import { checkAggregateId, checkExpectedVersionType, fromVersionArgument, limitArgument, positionArgument, readOptions } from './arguments.mjs';
 import { internals } from './internals.mjs';
 import { encodeEvents } from './json-writer.mjs';
 import { ChangeFeed, PAGE, Subscription } from './subscription.mjs';
@@ -16,73 +17,6 @@ import { HttpRemote } from '../sync/http-remote.mjs';
 
 // One ChangeFeed per adapter object: every store of this realm over it hears the others.
 const feeds = new WeakMap();
-
-function checkAggregateId(aggregateId) {
-  // Emptiness is the core's check; only JS can tell a string from other types, and strings with
-  // lone surrogates would silently change on their way into UTF-8.
-  if (typeof aggregateId !== 'string' || aggregateId === '') {
-    throw invalid(`aggregateId must be a non-empty string, got ${describe(aggregateId)}`);
-  }
-  if (!aggregateId.isWellFormed()) {
-    throw invalid('aggregateId must be a well-formed Unicode string (it has a lone surrogate)');
-  }
-}
-
-/**
- * The members of an options object, each read once: unknown names are refused (a misspelt
- * option must not be ignored silently). `method` names the call in messages.
- */
-function readOptions(options, names, method) {
-  if (options === undefined || options === null) return {};
-  if (typeof options !== 'object') throw invalid(`options must be an object, got ${describe(options)}`);
-  const read = {};
-  let keys;
-  try {
-    keys = Object.keys(options);
-  } catch (error) {
-    throw invalid(`options cannot be read: ${messageOf(error)}`, error);
-  }
-  for (const key of keys) {
-    if (!names.includes(key)) {
-      throw invalid(`options.${key} is not an option of ${method}; it takes ${names.map((n) => `options.${n}`).join(', ')}`);
-    }
-  }
-  for (const name of names) {
-    try {
-      read[name] = options[name];
-    } catch (error) {
-      throw invalid(`options.${name} cannot be read: ${messageOf(error)}`, error);
-    }
-  }
-  return read;
-}
-
-/** options.limit of a load as the core takes it: -1 for none; the core checks the rest. */
-function limitArgument(options, method) {
-  const { limit } = readOptions(options, ['limit'], method);
-  if (limit === undefined) return -1;
-  if (typeof limit !== 'number' || limit === -1) {
-    throw invalid(`options.limit must be a positive integer, got ${describe(limit)}`);
-  }
-  return limit;
-}
-
-/** A position argument: undefined or null for "from the start", else a safe integer. */
-function positionArgument(value, name) {
-  if (value === undefined || value === null) return -1;
-  if (!Number.isSafeInteger(value)) {
-    throw invalid(`${name} must be a safe integer (negative: from the start), null or undefined, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function fromVersionArgument(fromVersion) {
-  if (fromVersion === undefined || fromVersion === null) return -1;
-  if (typeof fromVersion !== 'number') {
-    throw invalid(`fromVersion must be an integer, null or undefined, got ${describe(fromVersion)}`);
-  }
-  return fromVersion;
-}
 
 /**
  * Builds the public API over the wasm bindings.
@@ -160,12 +94,7 @@ export function createApi(core, randomBytes, ready = () => {}) {
     async appendEvents(aggregateId, expectedVersion, events) {
       EventStore.#checkReceiver(this, 'appendEvents');
       checkAggregateId(aggregateId);
-      if (typeof expectedVersion !== 'number') {
-        const hint = expectedVersion === null || expectedVersion === undefined
-          ? ' (use -1 for a stream that does not exist yet: getCurrentVersion answers null for it)'
-          : '';
-        throw invalid(`expectedVersion must be an integer from -1 to ${Number.MAX_SAFE_INTEGER}, got ${describe(expectedVersion)}${hint}`);
-      }
+      checkExpectedVersionType(expectedVersion);
       const now = Date.now();
       const out = takeBytes();
       let version;

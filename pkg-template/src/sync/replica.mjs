@@ -6,6 +6,7 @@
 // through an EventStore over it (layout.mjs says where), talks to the remote (http-remote.mjs),
 // calls the app's rebase, and tells listeners. Every write to the outbox is an append at the
 // outbox version the decision was made on, so a decision another tab made stale is made again.
+import { checkAggregateId as checkStoreAggregateId, checkExpectedVersionType, fromVersionArgument, positionArgument, readOptions } from '../core/arguments.mjs';
 import { describe, EventStoreError, fromCore, invalid } from '../core/errors.mjs';
 import { internalsOf } from '../core/internals.mjs';
 import { PAGE, Subscription } from '../core/subscription.mjs';
@@ -72,12 +73,7 @@ export function createReplicaClass({ core, EventStore, randomBytes }) {
      */
     static async open(options) {
       if (options === null || typeof options !== 'object') throw invalid(`Replica.open takes an options object, got ${describe(options)}`);
-      const { storage, remote, rebase, lockName } = options;
-      for (const name of Object.keys(options)) {
-        if (!['storage', 'remote', 'rebase', 'lockName'].includes(name)) {
-          throw invalid(`options.${name} is not an option of Replica.open; it takes options.storage, options.remote, options.rebase, options.lockName`);
-        }
-      }
+      const { storage, remote, rebase, lockName } = readOptions(options, ['storage', 'remote', 'rebase', 'lockName'], 'Replica.open');
       if (remote === null || typeof remote !== 'object' || typeof remote.push !== 'function' || typeof remote.pull !== 'function') {
         throw invalid(`options.remote must be a remote with push() and pull() (new HttpRemote(url)), got ${describe(remote)}`);
       }
@@ -156,9 +152,7 @@ export function createReplicaClass({ core, EventStore, randomBytes }) {
     /** Appends to the device's view of the stream (confirmed, then pending), offline or not. */
     async appendEvents(aggregateId, expectedVersion, events) {
       checkAggregateId(aggregateId);
-      if (typeof expectedVersion !== 'number') {
-        throw invalid(`expectedVersion must be an integer from -1 to ${Number.MAX_SAFE_INTEGER}, got ${describe(expectedVersion)}`);
-      }
+      checkExpectedVersionType(expectedVersion);
       const json = eventsJson(events);
       const count = JSON.parse(json).length;
       await this.#device.exclusive(() => this.#device.commit(async () => {
@@ -180,8 +174,7 @@ export function createReplicaClass({ core, EventStore, randomBytes }) {
     /** The stream's confirmed events, then its pending ones (`pending: true`, no position). */
     async loadEvents(aggregateId, fromVersion, options) {
       checkAggregateId(aggregateId);
-      const after = fromVersion === undefined || fromVersion === null ? -1 : fromVersion;
-      if (typeof after !== 'number') throw invalid(`fromVersion must be an integer, null or undefined, got ${describe(fromVersion)}`);
+      const after = fromVersionArgument(fromVersion);
       const limit = readLimit(options, 'loadEvents');
       await this.#device.catchUp();
       const { version, arrived } = await this.#device.confirmed(aggregateId);
@@ -205,8 +198,7 @@ export function createReplicaClass({ core, EventStore, randomBytes }) {
 
     /** Confirmed events of every stream after server position `fromPosition`, in the server's order. */
     async loadAllEvents(fromPosition, options) {
-      const after = fromPosition === undefined || fromPosition === null ? -1 : fromPosition;
-      if (!Number.isSafeInteger(after)) throw invalid(`fromPosition must be a safe integer, null or undefined, got ${describe(fromPosition)}`);
+      const after = positionArgument(fromPosition, 'fromPosition');
       const limit = readLimit(options, 'loadAllEvents') ?? Infinity;
       const events = [];
       let cursor = await this.#device.localPositionBefore(after);
@@ -233,19 +225,14 @@ export function createReplicaClass({ core, EventStore, randomBytes }) {
     /** As EventStore.subscribe, over confirmed events (server positions, or a stream's versions). */
     subscribe(handler, options) {
       if (typeof handler !== 'function') throw invalid(`handler must be a function, got ${describe(handler)}`);
-      if (options !== undefined && options !== null && typeof options !== 'object') throw invalid(`options must be an object, got ${describe(options)}`);
-      for (const key of Object.keys(options ?? {})) {
-        if (!['fromPosition', 'aggregateId', 'fromVersion'].includes(key)) {
-          throw invalid(`options.${key} is not an option of subscribe; it takes options.fromPosition, options.aggregateId, options.fromVersion`);
-        }
-      }
-      const { fromPosition, aggregateId, fromVersion } = options ?? {};
+      const { fromPosition, aggregateId, fromVersion } =
+        readOptions(options, ['fromPosition', 'aggregateId', 'fromVersion'], 'subscribe');
       let read;
       let cursorOf;
       let after;
       if (aggregateId !== undefined) {
         checkAggregateId(aggregateId);
-        after = fromVersion ?? -1;
+        after = positionArgument(fromVersion, 'options.fromVersion');
         read = async (version) => {
           const confirmedVersion = await this.#device.confirmedVersion(aggregateId);
           const page = await this.#device.store.loadEvents(aggregateId, version, { limit: PAGE });
@@ -253,7 +240,7 @@ export function createReplicaClass({ core, EventStore, randomBytes }) {
         };
         cursorOf = (event) => event.version;
       } else {
-        after = fromPosition ?? -1;
+        after = positionArgument(fromPosition, 'options.fromPosition');
         read = (position) => this.loadAllEvents(position, { limit: PAGE });
         cursorOf = (event) => event.position;
       }
@@ -409,20 +396,15 @@ export function createReplicaClass({ core, EventStore, randomBytes }) {
   return Replica;
 }
 
+/** The store's check of an aggregate id, and the replica's own: not one of its bookkeeping streams. */
 function checkAggregateId(aggregateId) {
-  if (typeof aggregateId !== 'string' || aggregateId === '') {
-    throw invalid(`aggregateId must be a non-empty string, got ${describe(aggregateId)}`);
-  }
+  checkStoreAggregateId(aggregateId);
   checkAppAggregateId(aggregateId);
 }
 
+/** options.limit as a number (undefined for none): the replica counts with it. */
 function readLimit(options, method) {
-  if (options === undefined || options === null) return undefined;
-  if (typeof options !== 'object') throw invalid(`options must be an object, got ${describe(options)}`);
-  for (const key of Object.keys(options)) {
-    if (key !== 'limit') throw invalid(`options.${key} is not an option of ${method}; it takes options.limit`);
-  }
-  const { limit } = options;
+  const { limit } = readOptions(options, ['limit'], method);
   if (limit === undefined) return undefined;
   if (!Number.isSafeInteger(limit) || limit < 1) throw invalid(`options.limit must be a positive integer, got ${describe(limit)}`);
   return limit;

@@ -171,6 +171,8 @@ test('the bookkeeping is invisible; loadAllEvents and subscriptions use the serv
   assert.deepEqual((await replica.loadAllEvents(0, { limit: 2 })).map((e) => e.position), [1, 2]);
   assert.equal(await replica.getLastPosition(), 3);
   await assert.rejects(replica.appendEvents('$wes-sync/outbox', -1, [{ type: 'X' }]), (error) => error.code === 'INVALID_ARGUMENT');
+  // The store's own checks too: a lone surrogate would change on its way into the core.
+  await assert.rejects(replica.appendEvents('a\ud800', -1, [{ type: 'X' }]), /lone surrogate/);
   assert.throws(() => replica.subscribe(() => {}, { fromPositon: 1 }), /fromPositon is not an option/);
   const seen = [];
   const subscription = replica.subscribe((event) => { seen.push(event.position); }, { fromPosition: 1 });
