@@ -85,7 +85,15 @@ pub(crate) fn write_members(
     out.push_str(aggregate_id_json);
     out.push_str(",\"version\":");
     push_integer(out, version);
-    out.push_str(",\"type\":");
+    out.push(',');
+    write_fields(out, fields, times);
+    out.push('}');
+}
+
+/// The members an input event and a recorded one share, in this order, without braces:
+/// `"type":…,"data":…,"metadata":…,"eventId":…,"occurredOn":"…"`.
+pub(crate) fn write_fields(out: &mut String, fields: &EventFields<'_>, times: &mut time::IsoCache) {
+    out.push_str("\"type\":");
     out.push_str(fields.type_json);
     out.push_str(",\"data\":");
     out.push_str(fields.data_json);
@@ -95,5 +103,5 @@ pub(crate) fn write_members(
     fields.event_id.write_json(out);
     out.push_str(",\"occurredOn\":\"");
     times.write(out, fields.occurred_on_ms);
-    out.push_str("\"}");
+    out.push('"');
 }

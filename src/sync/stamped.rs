@@ -85,17 +85,9 @@ impl StampedBatch {
             if index > 0 {
                 json.push(',');
             }
-            json.push_str("{\"type\":");
-            json.push_str(event.type_json);
-            json.push_str(",\"data\":");
-            json.push_str(event.data_json);
-            json.push_str(",\"metadata\":");
-            json.push_str(event.metadata_json);
-            json.push_str(",\"eventId\":");
-            event.event_id.write_json(&mut json);
-            json.push_str(",\"occurredOn\":\"");
-            times.write(&mut json, event.occurred_on_ms);
-            json.push_str("\"}");
+            json.push('{');
+            record::write_fields(&mut json, event, &mut times);
+            json.push('}');
             ids.push(id_text(&event.event_id)?);
         }
         json.push(']');
