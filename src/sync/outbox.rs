@@ -429,28 +429,22 @@ impl Outbox {
         if stream.base == confirmed {
             return Reconcile::Unchanged;
         }
-        // This replica's batches come first after the base (each was pushed at the version
-        // following the one before), as long as they were accepted.
-        let mut matched = 0;
-        let mut kept = 0;
+        // This replica's events come first after the base (each batch was pushed at the
+        // version following the one before), as long as they were accepted.
+        let own = Self::confirmed_events(stream, arrived);
+        // The batches that arrived whole, and their events.
+        let (mut kept, mut matched) = (0, 0);
         for batch in &stream.batches {
-            let ids = batch.events.ids();
-            match arrived.get(matched..matched + ids.len()) {
-                Some(those) if those == ids => {
-                    matched += ids.len();
-                    kept += 1;
-                }
-                // Part of this batch arrived: the rest is in the server's next page (a batch
-                // is appended atomically). Until then nothing is decided.
-                None if arrived
-                    .get(matched..)
-                    .is_some_and(|rest| ids.starts_with(rest))
-                    && matched < arrived.len() =>
-                {
-                    return Reconcile::Unchanged;
-                }
-                _ => break,
+            if matched + batch.events.len() > own {
+                break;
             }
+            matched += batch.events.len();
+            kept += 1;
+        }
+        if matched < own && own == arrived.len() {
+            // Part of a batch arrived: the rest is in the server's next page (a batch is
+            // appended atomically). Until then nothing is decided.
+            return Reconcile::Unchanged;
         }
         let left: Vec<&StampedBatch> = stream
             .batches

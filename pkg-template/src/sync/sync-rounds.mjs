@@ -173,9 +173,8 @@ export class SyncRounds {
   async #reconcile(aggregateId) {
     for (;;) {
       await this.#device.catchUp();
-      const stale = JSON.parse(this.#device.outbox.pending_aggregates()).find(([id]) => id === aggregateId);
-      if (stale === undefined) return;
-      const base = stale[1];
+      const base = this.#device.outbox.pending_base(aggregateId);
+      if (base < -1) return; // nothing pending any more
       const confirmed = await this.#device.confirmedVersion(aggregateId);
       if (confirmed === base) return;
       const arrived = (await this.#device.store.loadEvents(aggregateId, base)).filter((e) => e.version <= confirmed).map(unwrapConfirmed);
