@@ -291,8 +291,8 @@ function isUnfaithful(error) {
 }
 
 /**
- * Writes the batch's JSON as UTF-8 into `out` (from its start), or throws an INVALID_ARGUMENT
- * error naming the event's index.
+ * Writes the batch's JSON as UTF-8 into `out` (from its start) and returns how many events it
+ * wrote, or throws an INVALID_ARGUMENT error naming the event's index.
  */
 export function encodeEvents(events, out) {
   let index = -1; // the event being written, once events is known to be an array
@@ -310,6 +310,7 @@ export function encodeEvents(events, out) {
       writeMembers(out, event, 1, EVENT_MEMBERS);
     }
     writeByte(out, 0x5d); // ]
+    return length;
   } catch (error) {
     // Throwing getters, hostile proxies, nesting too deep for the stack: "cannot be read".
     const problem = asUnfaithful(error);

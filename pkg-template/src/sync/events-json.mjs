@@ -6,10 +6,15 @@ import { encodeEvents } from '../core/json-writer.mjs';
 const decoder = new TextDecoder();
 
 export function eventsJson(events) {
+  return eventsJsonAndCount(events).json;
+}
+
+/** eventsJson, and how many events it holds (read once: `events` may be a proxy). */
+export function eventsJsonAndCount(events) {
   const out = takeBytes();
   try {
-    encodeEvents(events, out);
-    return decoder.decode(out.array.subarray(0, out.length));
+    const count = encodeEvents(events, out);
+    return { json: decoder.decode(out.array.subarray(0, out.length)), count };
   } finally {
     giveBack(out);
   }

@@ -11,7 +11,7 @@ import { describe, EventStoreError, fromCore, invalid } from '../core/errors.mjs
 import { internalsOf } from '../core/internals.mjs';
 import { PAGE, Subscription } from '../core/subscription.mjs';
 import { Device } from './device.mjs';
-import { eventsJson } from './events-json.mjs';
+import { eventsJsonAndCount } from './events-json.mjs';
 import { checkAppAggregateId, isReserved, unwrapConfirmed } from './layout.mjs';
 import { withLock } from './locks.mjs';
 import { SyncRounds } from './sync-rounds.mjs';
@@ -153,8 +153,7 @@ export function createReplicaClass({ core, EventStore, randomBytes }) {
     async appendEvents(aggregateId, expectedVersion, events) {
       checkAggregateId(aggregateId);
       checkExpectedVersionType(expectedVersion);
-      const json = eventsJson(events);
-      const count = JSON.parse(json).length;
+      const { json, count } = eventsJsonAndCount(events);
       await this.#device.exclusive(() => this.#device.commit(async () => {
         const confirmed = await this.#device.confirmed(aggregateId);
         try {
