@@ -18,18 +18,25 @@ import { PROTOCOL, ROUTES } from '../sync/protocol.mjs';
 
 const DEFAULTS = Object.freeze({ maxBodyBytes: 1 << 20, maxBatches: 100, maxEvents: 1000, maxPullEvents: 1000, maxWaitMs: 30_000 });
 
+/** The body of every refusal and failure: `{ protocol, error: { code, message, … } }`. */
+function errorBody(code, message, extra) {
+  return { protocol: PROTOCOL, error: { code, message, ...extra } };
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 class Refused extends Error {
   constructor(status, code, message, extra) {
     super(message);
     this.status = status;
-    this.body = { protocol: PROTOCOL, error: { code, message, ...extra } };
+    this.body = errorBody(code, message, extra);
   }
 }
 
 function json(status, body) {
   return new Response(JSON.stringify(body), {
     status,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+    headers: { 'content-type': JSON_TYPE, 'cache-control': 'no-store' },
   });
 }
 
@@ -224,15 +231,20 @@ export function createServerApi(core) {
         // The store or authorize() failed: the client keeps everything and tries again. The
         // message says which; the stack stays in the server.
         const unavailable = error instanceof EventStoreError && error.code !== 'INTERNAL';
-        return json(unavailable ? 503 : 500, {
-          protocol: PROTOCOL,
-          error: { code: unavailable ? 'unavailable' : 'internal', message: unavailable ? `the event store failed: ${messageOf(error)}` : 'the sync handler failed' },
-        });
+        return json(unavailable ? 503 : 500, unavailable
+          ? errorBody('unavailable', `the event store failed: ${messageOf(error)}`)
+          : errorBody('internal', 'the sync handler failed'));
       }
     };
   }
 
   return { createSyncHandler, toNodeListener };
+}
+
+/** Answers a node:http request with an error body of its own (before the handler could). */
+function sendError(res, status, code, message) {
+  res.writeHead(status, { 'content-type': JSON_TYPE });
+  res.end(JSON.stringify(errorBody(code, message)));
 }
 
 /**
@@ -255,8 +267,7 @@ export function toNodeListener(handler) {
       try {
         url = new URL(req.url, `http://${req.headers.host ?? 'localhost'}`);
       } catch {
-        res.writeHead(400, { 'content-type': 'application/json; charset=utf-8' });
-        res.end(JSON.stringify({ protocol: PROTOCOL, error: { code: 'malformed', message: 'the request URL cannot be read' } }));
+        sendError(res, 400, 'malformed', 'the request URL cannot be read');
         return;
       }
       let request;
@@ -270,8 +281,7 @@ export function toNodeListener(handler) {
         });
       } catch {
         // A method fetch's Request refuses (TRACE, CONNECT): not one of the routes' methods.
-        res.writeHead(405, { 'content-type': 'application/json; charset=utf-8' });
-        res.end(JSON.stringify({ protocol: PROTOCOL, error: { code: 'method', message: `${req.method} is not a method of the sync routes` } }));
+        sendError(res, 405, 'method', `${req.method} is not a method of the sync routes`);
         return;
       }
       const response = await handler(request);
@@ -281,8 +291,7 @@ export function toNodeListener(handler) {
       res.end(body);
     } catch (error) {
       if (!res.headersSent) {
-        res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
-        res.end(JSON.stringify({ protocol: PROTOCOL, error: { code: 'internal', message: 'the request could not be served' } }));
+        sendError(res, 500, 'internal', 'the request could not be served');
       } else {
         res.destroy(error);
       }
